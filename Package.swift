@@ -1,0 +1,42 @@
+// swift-tools-version: 6.1
+// The ParaRL package: a CPU trainer for trajectory-level RL of parallel text–image diffusion policies.
+import PackageDescription
+
+let package = Package(
+    name: "ParaRL",
+    products: [
+        .library(name: "ParaRL", targets: ["ParaRLCore", "ParaRLStorage"]),
+        .executable(name: "pararl", targets: ["ParaRLCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // System libraries from Debian (see README: libopenblas-dev, libdnnl-dev, libopenmpi-dev, libpng-dev).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        // MPI handles such as MPI_COMM_WORLD are macros Swift cannot import; this shim exposes them as functions.
+        .target(name: "CMPIShim", dependencies: ["CMPI"]),
+
+        .target(name: "ParaRLCore", dependencies: ["CBLAS", "CDNNL"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "ParaRLStorage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .executableTarget(name: "ParaRLCLI",
+                          dependencies: ["ParaRLCore", "ParaRLStorage", "CMPIShim", "CPNG",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/ParaRLCLI"),
+
+        .target(name: "TestSupport", dependencies: ["ParaRLCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "ParaRLCoreTests", dependencies: ["ParaRLCore", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ParaRLStorageTests", dependencies: ["ParaRLStorage"]),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CMPIShim", "CPNG"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,2 @@
+// libpng's C API for PNG read and write.
+#include <png.h>
