@@ -34,7 +34,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["ParaRLCore"], path: "Tests/TestSupport"),
         .testTarget(name: "ParaRLCoreTests", dependencies: ["ParaRLCore", "TestSupport"],
-                    resources: [.copy("Fixtures")]),
+                    exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLStorageTests", dependencies: ["ParaRLStorage"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMPIShim", "CPNG"]),
     ],
