@@ -5,7 +5,7 @@ import PackageDescription
 let package = Package(
     name: "ParaRL",
     products: [
-        .library(name: "ParaRL", targets: ["ParaRLCore", "ParaRLStorage"]),
+        .library(name: "ParaRL", targets: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld"]),
         .executable(name: "pararl", targets: ["ParaRLCLI"]),
     ],
     dependencies: [
@@ -27,14 +27,16 @@ let package = Package(
         .target(name: "ParaRLCore", dependencies: ["CBLAS", "CDNNL"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "ParaRLStorage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "ParaRLWorld", dependencies: ["ParaRLCore", "CPNG"]),
         .executableTarget(name: "ParaRLCLI",
-                          dependencies: ["ParaRLCore", "ParaRLStorage", "CMPIShim", "CPNG",
+                          dependencies: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld", "CMPIShim", "CPNG",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/ParaRLCLI"),
 
         .target(name: "TestSupport", dependencies: ["ParaRLCore"], path: "Tests/TestSupport"),
         .testTarget(name: "ParaRLCoreTests", dependencies: ["ParaRLCore", "TestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "ParaRLWorldTests", dependencies: ["ParaRLWorld", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLStorageTests", dependencies: ["ParaRLStorage"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMPIShim", "CPNG"]),
     ],
