@@ -9,7 +9,7 @@ import ParaRLCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure matmul and transformer throughput on this machine.",
-        subcommands: [BenchGEMM.self])
+        subcommands: [BenchGEMM.self, BenchTransformer.self])
 }
 
 /// Seconds per call: the median of `repeats` timings after one warm-up, each timing long enough to be stable.
