@@ -30,7 +30,8 @@ struct BenchTransformer: ParsableCommand {
         compute.apply()
         let config = TransformerConfig(dModel: dModel, nLayers: layers, nHeads: heads, mlpHiddenSize: mlp, vocabSize: vocab)
         let model = try Transformer(config: config, maxSequenceLength: seq)
-        model.initialiseWeights(seed: 0)
+        var rng = RandomStream(seed: 0)
+        model.initialiseWeights(rng: &rng)
         let acts = TransformerActivations(config: config, b: batch, t: seq)
         let n = batch * seq
         let tokens = (0..<n).map { Int32(($0 * 7919) % vocab) }

@@ -34,15 +34,14 @@ public final class Transformer: @unchecked Sendable {
         }
     }
 
-    /// Initialises weights as LLaDA's `init_device` normal scheme: N(0, 0.02) matrices, unit norm weights.
-    public func initialiseWeights(seed: UInt64) {
-        var rng = SeededNormal(seed: seed)
+    /// Initialises weights with N(0, 0.02) matrices and unit norm weights (LLaDA's normal init, std 0.02).
+    public func initialiseWeights(rng: inout RandomStream) {
         for e in params.layout.entries {
             let p = params.base + e.offset
             if e.shape.count == 1 {
                 p.update(repeating: 1, count: e.count)
             } else {
-                for i in 0..<e.count { p[i] = 0.02 * rng.next() }
+                for i in 0..<e.count { p[i] = 0.02 * rng.normal() }
             }
         }
     }
@@ -222,23 +221,5 @@ public struct VocabularySlice: Sendable, Equatable {
             col += r.count
         }
         return nil
-    }
-}
-
-/// Normal draws for weight initialisation from a SplitMix64 stream (Box–Muller).
-struct SeededNormal {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func nextBits() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func next() -> Float {
-        let u1 = (Double(nextBits() >> 11) + 0.5) / 9_007_199_254_740_992.0
-        let u2 = Double(nextBits() >> 11) / 9_007_199_254_740_992.0
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 }
