@@ -30,7 +30,7 @@ struct ComputeOptions: ParsableArguments {
     var threads: Int?
 
     @Option(help: "Matmul backend: openblas, dnnl or naive.")
-    var gemm: String = "openblas"
+    var gemm: String = "dnnl"
 
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }

@@ -43,13 +43,15 @@ struct GEMMTests {
         }
     }
 
-    @Test("OPENBLAS_CORETYPE is chosen only for full AVX-512 and only when unset")
+    @Test("library environment: OPENBLAS_CORETYPE only for full AVX-512, nothing the user set is overridden")
     func coreTypeDecision() {
         let avx512: Set<String> = ["avx2", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512_bf16"]
         #expect(Numerics.openBLASCoreType(flags: avx512, environment: [:]) == "SkylakeX")
         #expect(Numerics.openBLASCoreType(flags: avx512, environment: ["OPENBLAS_CORETYPE": "Haswell"]) == nil)
         #expect(Numerics.openBLASCoreType(flags: ["avx2", "fma", "avx512f"], environment: [:]) == nil)
         #expect(Numerics.openBLASCoreType(flags: [], environment: [:]) == nil)
+        #expect(Numerics.libraryEnvironment(flags: avx512, environment: [:]) == ["OPENBLAS_CORETYPE": "SkylakeX", "OMP_WAIT_POLICY": "PASSIVE"])
+        #expect(Numerics.libraryEnvironment(flags: ["avx2"], environment: ["OMP_WAIT_POLICY": "ACTIVE"]).isEmpty)
         let parsed = Numerics.cpuFlags(cpuinfo: "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512bw\nbugs\t: x\n")
         #expect(parsed == ["fpu", "avx2", "avx512f", "avx512bw"])
     }

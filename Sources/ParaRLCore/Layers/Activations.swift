@@ -11,9 +11,16 @@ public enum SwiGLU {
     public static func forward(out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>,
                                up: UnsafePointer<Float>, n: Int) {
         Parallel.chunks(n, minChunk: minElements) { range in
-            for i in range {
+            var i = range.lowerBound
+            while i + 8 <= range.upperBound {
+                let g = VectorMath.load(gate, i)
+                VectorMath.store(g / (1 + VectorMath.exp(-g)) * VectorMath.load(up, i), out, i)
+                i += 8
+            }
+            while i < range.upperBound {
                 let g = gate[i]
-                out[i] = g / (1 + Foundation.exp(-g)) * up[i]
+                out[i] = g / (1 + VectorMath.exp(-g)) * up[i]
+                i += 1
             }
         }
     }
@@ -25,10 +32,19 @@ public enum SwiGLU {
                                 dout: UnsafePointer<Float>, gate: UnsafePointer<Float>,
                                 up: UnsafePointer<Float>, n: Int) {
         Parallel.chunks(n, minChunk: minElements) { range in
-            for i in range {
-                let g = gate[i], s = 1 / (1 + Foundation.exp(-g))
+            var i = range.lowerBound
+            while i + 8 <= range.upperBound {
+                let g = VectorMath.load(gate, i), d = VectorMath.load(dout, i)
+                let s = 1 / (1 + VectorMath.exp(-g))
+                VectorMath.store(VectorMath.load(dgate, i) + d * VectorMath.load(up, i) * s * (1 + g * (1 - s)), dgate, i)
+                VectorMath.store(VectorMath.load(dup, i) + d * g * s, dup, i)
+                i += 8
+            }
+            while i < range.upperBound {
+                let g = gate[i], s = 1 / (1 + VectorMath.exp(-g))
                 dgate[i] += dout[i] * up[i] * s * (1 + g * (1 - s))
                 dup[i] += dout[i] * g * s
+                i += 1
             }
         }
     }
@@ -70,7 +86,7 @@ public enum QuickGELU {
         Parallel.chunks(n, minChunk: minElements) { range in
             for i in range {
                 let x = inp[i]
-                out[i] = x / (1 + Foundation.exp(-1.702 * x))
+                out[i] = x / (1 + VectorMath.exp(-1.702 * x))
             }
         }
     }
@@ -81,7 +97,7 @@ public enum QuickGELU {
                                 inp: UnsafePointer<Float>, n: Int) {
         Parallel.chunks(n, minChunk: minElements) { range in
             for i in range {
-                let x = inp[i], s = 1 / (1 + Foundation.exp(-1.702 * x))
+                let x = inp[i], s = 1 / (1 + VectorMath.exp(-1.702 * x))
                 dinp[i] += dout[i] * (s + 1.702 * x * s * (1 - s))
             }
         }

@@ -4,7 +4,9 @@
 import Foundation
 
 /// Attention over [B, T, C] queries, keys and values, with an optional key padding mask and causal mask.
-/// The head slices are read in place through sgemm leading dimension C (no copies).
+/// The head slices are read in place through sgemm leading dimension C (no copies). Each (batch, head)
+/// is one independent unit of work (`GEMM.forEachIndependent`): heads run side by side with
+/// single-threaded products where the GEMM backend allows it, else one after another with threaded ones.
 public enum Attention {
     /// Computes `out` and caches the attention probabilities in `att`.
     /// A query row whose keys are all masked gets probabilities 0 and output 0.
@@ -16,47 +18,42 @@ public enum Attention {
                                b: Int, t: Int, nh: Int, hd: Int) {
         let c = nh * hd, tt = t * t
         let scale = 1 / Float(hd).squareRoot()
-        for bh in 0..<(b * nh) {  // scores[T,T] = scale * Q_bh[T,HD] · K_bh[T,HD]ᵀ
+        GEMM.forEachIndependent(b * nh) { bh in
             let offset = (bh / nh) * t * c + (bh % nh) * hd
+            let scores = att + bh * tt
+            // scores[T,T] = scale * Q_bh[T,HD] · K_bh[T,HD]ᵀ
             GEMM.sgemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q + offset, lda: c,
-                       b: k + offset, ldb: c, c: att + bh * tt, ldc: t)
+                       b: k + offset, ldb: c, c: scores, ldc: t)
+            let mask = keyMask.map { $0 + (bh / nh) * t }
+            for i in 0..<t { softmaxRow(scores + i * t, query: i, t: t, mask: mask, causal: causal) }
+            // out_bh[T,HD] = P[T,T] · V_bh[T,HD]
+            GEMM.sgemm(m: t, n: hd, k: t, a: scores, lda: t, b: v + offset, ldb: c, c: out + offset, ldc: c)
         }
-        Parallel.chunks(b * nh * t, minChunk: RowMath.minRows(t)) { rows in
-            for row in rows {  // row = (bh, i)
-                let bi = row / (nh * t), i = row % t
-                let p = att + row * t
-                let keys = causal ? i + 1 : t  // columns keys..<T are causally masked
-                var sum: Float = 0
-                if let mask = keyMask.map({ $0 + bi * t }) {
-                    var maxScore = -Float.infinity
-                    for j in 0..<keys where mask[j] != 0 { maxScore = Swift.max(maxScore, p[j]) }
-                    guard maxScore > -Float.infinity else {  // every key masked: probabilities and output 0
-                        p.update(repeating: 0, count: t)
-                        continue
-                    }
-                    for j in 0..<keys {
-                        let e = mask[j] != 0 ? Foundation.exp(p[j] - maxScore) : 0
-                        p[j] = e
-                        sum += e
-                    }
-                } else {
-                    let maxScore = RowMath.max(p, keys)
-                    for j in 0..<keys {
-                        let e = Foundation.exp(p[j] - maxScore)
-                        p[j] = e
-                        sum += e
-                    }
-                }
-                (p + keys).update(repeating: 0, count: t - keys)
-                let inv = 1 / sum
-                for j in 0..<keys { p[j] *= inv }
+    }
+
+    /// Masked, max-subtracted softmax of one score row in place; all-masked rows become 0.
+    @inline(__always)
+    static func softmaxRow(_ p: UnsafeMutablePointer<Float>, query i: Int, t: Int, mask: UnsafePointer<UInt8>?, causal: Bool) {
+        let keys = causal ? i + 1 : t  // columns keys..<T are causally masked
+        var sum: Float = 0
+        if let mask {
+            var maxScore = -Float.infinity
+            for j in 0..<keys where mask[j] != 0 { maxScore = Swift.max(maxScore, p[j]) }
+            guard maxScore > -Float.infinity else {  // every key masked: probabilities and output 0
+                p.update(repeating: 0, count: t)
+                return
             }
+            for j in 0..<keys {
+                let e = mask[j] != 0 ? VectorMath.exp(p[j] - maxScore) : 0
+                p[j] = e
+                sum += e
+            }
+        } else {
+            sum = VectorMath.expShifted(p, p, shift: RowMath.max(p, keys), keys)
         }
-        for bh in 0..<(b * nh) {  // out_bh[T,HD] = P[T,T] · V_bh[T,HD]
-            let offset = (bh / nh) * t * c + (bh % nh) * hd
-            GEMM.sgemm(m: t, n: hd, k: t, a: att + bh * tt, lda: t, b: v + offset, ldb: c,
-                       c: out + offset, ldc: c)
-        }
+        (p + keys).update(repeating: 0, count: t - keys)
+        let inv = 1 / sum
+        for j in 0..<keys { p[j] *= inv }
     }
 
     /// Adds the gradients of q, k and v; masks need not be passed again because masked probabilities are 0.
@@ -69,29 +66,24 @@ public enum Attention {
                                 b: Int, t: Int, nh: Int, hd: Int) {
         let c = nh * hd, tt = t * t
         let scale = 1 / Float(hd).squareRoot()
-        for bh in 0..<(b * nh) {
+        GEMM.forEachIndependent(b * nh) { bh in
             let offset = (bh / nh) * t * c + (bh % nh) * hd
+            let p = att + bh * tt, d = datt + bh * tt
             // dP[T,T] = dout_bh[T,HD] · V_bh[T,HD]ᵀ
-            GEMM.sgemm(transB: true, m: t, n: t, k: hd, a: dout + offset, lda: c, b: v + offset, ldb: c,
-                       c: datt + bh * tt, ldc: t)
+            GEMM.sgemm(transB: true, m: t, n: t, k: hd, a: dout + offset, lda: c, b: v + offset, ldb: c, c: d, ldc: t)
             // dV_bh[T,HD] += P[T,T]ᵀ · dout_bh[T,HD]
-            GEMM.sgemm(transA: true, m: t, n: hd, k: t, a: att + bh * tt, lda: t, b: dout + offset, ldb: c,
+            GEMM.sgemm(transA: true, m: t, n: hd, k: t, a: p, lda: t, b: dout + offset, ldb: c,
                        beta: 1, c: dv + offset, ldc: c)
-        }
-        Parallel.chunks(b * nh * t, minChunk: RowMath.minRows(t)) { rows in
-            for row in rows {  // softmax backward in place: dS = P ⊙ (dP - Σ_j P dP)
-                let p = att + row * t, d = datt + row * t
-                let s = RowMath.dot(p, d, t)
-                for j in 0..<t { d[j] = p[j] * (d[j] - s) }
+            for i in 0..<t {  // softmax backward in place: dS = P ⊙ (dP - Σ_j P dP)
+                let pr = p + i * t, dr = d + i * t
+                let s = RowMath.dot(pr, dr, t)
+                for j in 0..<t { dr[j] = pr[j] * (dr[j] - s) }
             }
-        }
-        for bh in 0..<(b * nh) {
-            let offset = (bh / nh) * t * c + (bh % nh) * hd
             // dQ_bh[T,HD] += scale * dS[T,T] · K_bh[T,HD]
-            GEMM.sgemm(m: t, n: hd, k: t, alpha: scale, a: datt + bh * tt, lda: t, b: k + offset, ldb: c,
+            GEMM.sgemm(m: t, n: hd, k: t, alpha: scale, a: d, lda: t, b: k + offset, ldb: c,
                        beta: 1, c: dq + offset, ldc: c)
             // dK_bh[T,HD] += scale * dS[T,T]ᵀ · Q_bh[T,HD]
-            GEMM.sgemm(transA: true, m: t, n: hd, k: t, alpha: scale, a: datt + bh * tt, lda: t, b: q + offset, ldb: c,
+            GEMM.sgemm(transA: true, m: t, n: hd, k: t, alpha: scale, a: d, lda: t, b: q + offset, ldb: c,
                        beta: 1, c: dk + offset, ldc: c)
         }
     }

@@ -80,7 +80,8 @@ enum RowMath {
             var acc = SIMD8<Float>(repeating: -.infinity)
             let raw = UnsafeRawPointer(x)
             while j + 8 <= n {
-                acc = pointwiseMax(acc, raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self))
+                let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+                acc.replace(with: v, where: v .> acc)  // pointwiseMax is not specialised in -O builds
                 j += 8
             }
             m = acc.max()

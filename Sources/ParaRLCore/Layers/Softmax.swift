@@ -28,12 +28,7 @@ public enum Softmax {
     @inline(__always) @discardableResult
     static func row(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) -> (max: Float, sum: Float) {
         let m = RowMath.max(x, n)
-        var sum: Float = 0
-        for j in 0..<n {
-            let e = Foundation.exp(x[j] - m)
-            out[j] = e
-            sum += e
-        }
+        let sum = VectorMath.expShifted(out, x, shift: m, n)
         let inv = 1 / sum
         for j in 0..<n { out[j] *= inv }
         return (m, sum)
@@ -49,7 +44,7 @@ public enum LogSoftmax {
                 let x = inp + r * cols, y = out + r * cols
                 let m = RowMath.max(x, cols)
                 var sum: Float = 0
-                for j in 0..<cols { sum += Foundation.exp(x[j] - m) }
+                for j in 0..<cols { sum += VectorMath.exp(x[j] - m) }
                 let logSum = Foundation.log(sum)
                 for j in 0..<cols { y[j] = (x[j] - m) - logSum }
             }
@@ -64,7 +59,7 @@ public enum LogSoftmax {
             for r in range {
                 let y = out + r * cols, g = dout + r * cols, dx = dinp + r * cols
                 let s = RowMath.sum(g, cols)
-                for j in 0..<cols { dx[j] += g[j] - Foundation.exp(y[j]) * s }
+                for j in 0..<cols { dx[j] += g[j] - VectorMath.exp(y[j]) * s }
             }
         }
     }

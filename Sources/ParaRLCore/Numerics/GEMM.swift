@@ -10,12 +10,23 @@ public protocol GEMMBackend: Sendable {
     func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int)
+    /// Whether `singleThreaded` makes this thread's calls run on one thread, so that many small
+    /// products (attention heads) can run side by side on the kernels' worker threads.
+    var supportsSingleThreadedCalls: Bool { get }
+    /// Runs `body` with this thread's sgemm calls restricted to one thread.
+    func singleThreaded(_ body: () -> Void)
+}
+
+extension GEMMBackend {
+    public var supportsSingleThreadedCalls: Bool { false }
+    public func singleThreaded(_ body: () -> Void) { body() }
 }
 
 /// The reference: three loops, accumulating in Double.
 public struct NaiveGEMM: GEMMBackend {
     public init() {}
     public var name: String { "naive" }
+    public var supportsSingleThreadedCalls: Bool { true }
     public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -57,6 +68,14 @@ public struct OpenBLASGEMM: GEMMBackend {
 public struct DNNLGEMM: GEMMBackend {
     public init() {}
     public var name: String { "dnnl" }
+    /// oneDNN sizes its OpenMP team from the calling thread's `omp_get_max_threads`, a per-thread setting.
+    public var supportsSingleThreadedCalls: Bool { OpenMP.available }
+    public func singleThreaded(_ body: () -> Void) {
+        let saved = OpenMP.maxThreads()
+        OpenMP.setThreads(1)
+        body()
+        OpenMP.setThreads(saved)
+    }
     public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -67,9 +86,38 @@ public struct DNNLGEMM: GEMMBackend {
     }
 }
 
+/// The OpenMP runtime oneDNN runs on (libgomp), reached by symbol so nothing else has to link it.
+enum OpenMP {
+    typealias SetThreads = @convention(c) (Int32) -> Void
+    typealias GetThreads = @convention(c) () -> Int32
+    static let symbols: (set: SetThreads, get: GetThreads)? = {
+        guard let handle = dlopen(nil, RTLD_NOW), let set = dlsym(handle, "omp_set_num_threads"),
+              let get = dlsym(handle, "omp_get_max_threads") else { return nil }
+        return (unsafeBitCast(set, to: SetThreads.self), unsafeBitCast(get, to: GetThreads.self))
+    }()
+    static var available: Bool { symbols != nil }
+    static func setThreads(_ n: Int) { symbols?.set(Int32(n)) }
+    static func maxThreads() -> Int { Int(symbols?.get() ?? 1) }
+}
+
 /// The process-wide matmul backend and the helpers the layers call.
 public enum GEMM {
-    nonisolated(unsafe) public static var backend: any GEMMBackend = OpenBLASGEMM()
+    /// oneDNN by default: on the machines measured it is at or above OpenBLAS at transformer shapes (DESIGN §7).
+    nonisolated(unsafe) public static var backend: any GEMMBackend = DNNLGEMM()
+
+    /// Runs `body` once per index in `0..<count`, in parallel over the kernels' threads with single-threaded
+    /// sgemm calls when the backend allows it, else serially with the backend's own threading.
+    /// Each index must write disjoint outputs; results do not depend on the thread count.
+    public static func forEachIndependent(_ count: Int, _ body: (Int) -> Void) {
+        let be = backend
+        guard be.supportsSingleThreadedCalls, Parallel.threadCount > 1 else {
+            for i in 0..<count { body(i) }
+            return
+        }
+        Parallel.chunks(count) { range in
+            be.singleThreaded { for i in range { body(i) } }
+        }
+    }
 
     /// Selects a backend by name: `openblas`, `dnnl` or `naive`.
     public static func backend(named name: String) -> (any GEMMBackend)? {

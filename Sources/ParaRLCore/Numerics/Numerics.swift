@@ -23,12 +23,22 @@ public enum Numerics {
         return needed.isSubset(of: flags) ? "SkylakeX" : nil
     }
 
+    /// Variables to add to the environment before the BLAS and OpenMP libraries load (empty when none):
+    /// `OPENBLAS_CORETYPE` as above, and `OMP_WAIT_POLICY=PASSIVE` so oneDNN's idle OpenMP workers sleep
+    /// instead of spinning on the cores the other kernels need. Variables the user set are left alone.
+    public static func libraryEnvironment(flags: Set<String>, environment: [String: String]) -> [String: String] {
+        var add: [String: String] = [:]
+        if let coreType = openBLASCoreType(flags: flags, environment: environment) { add["OPENBLAS_CORETYPE"] = coreType }
+        if environment["OMP_WAIT_POLICY"] == nil { add["OMP_WAIT_POLICY"] = "PASSIVE" }
+        return add
+    }
+
     /// Sets the thread count of the kernels, OpenBLAS and oneDNN's OpenMP runtime, and the GEMM backend.
     public static func configure(threads: Int, backend: any GEMMBackend) {
         let n = max(1, threads)
         Parallel.threadCount = n
         OpenBLASGEMM.setThreads(n)
-        setOpenMPThreads(n)
+        OpenMP.setThreads(n)
         GEMM.backend = backend
     }
 
@@ -36,11 +46,5 @@ public enum Numerics {
     public static func defaultThreads(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
         if let s = environment["PARARL_THREADS"], let n = Int(s), n > 0 { return n }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
-    }
-
-    private static func setOpenMPThreads(_ n: Int) {
-        typealias SetThreads = @convention(c) (Int32) -> Void
-        guard let handle = dlopen(nil, RTLD_NOW), let sym = dlsym(handle, "omp_set_num_threads") else { return }
-        unsafeBitCast(sym, to: SetThreads.self)(Int32(n))
     }
 }
