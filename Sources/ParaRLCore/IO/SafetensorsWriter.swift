@@ -143,7 +143,7 @@ public struct SafetensorsWriter {
     public func write(to url: URL) throws {
         let path = url.path
         let folder = url.deletingLastPathComponent()
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(TemporaryName.next())").path
         func failure(_ what: String) -> SafetensorsError {
             .io(path: path, reason: "\(what): \(String(cString: strerror(errno)))")
         }
@@ -183,4 +183,21 @@ public struct SafetensorsWriter {
 /// POSIX write(2); a free function because inside `SafetensorsWriter` the name `write` means the method.
 private func writeSome(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
     write(fd, bytes, count)
+}
+
+/// Process-unique suffixes for temporary files (no global random generator: house rule 7).
+enum TemporaryName {
+    private static let counter = Counter()
+    static func next() -> UInt64 { counter.next() }
+
+    private final class Counter: @unchecked Sendable {
+        private var value: UInt64 = 0
+        private let lock = NSLock()
+        func next() -> UInt64 {
+            lock.lock()
+            defer { lock.unlock() }
+            value += 1
+            return value
+        }
+    }
 }
