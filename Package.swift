@@ -5,12 +5,13 @@ import PackageDescription
 let package = Package(
     name: "ParaRL",
     products: [
-        .library(name: "ParaRL", targets: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld"]),
+        .library(name: "ParaRL", targets: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP"]),
         .executable(name: "pararl", targets: ["ParaRLCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // System libraries from Debian (see README: libopenblas-dev, libdnnl-dev, libopenmpi-dev, libpng-dev).
@@ -21,6 +22,8 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        // zlib, to read the gzip-compressed CLIP BPE vocabulary.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // MPI handles such as MPI_COMM_WORLD are macros Swift cannot import; this shim exposes them as functions.
         .target(name: "CMPIShim", dependencies: ["CMPI"]),
 
@@ -28,8 +31,10 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "ParaRLStorage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "ParaRLWorld", dependencies: ["ParaRLCore", "CPNG"]),
+        .target(name: "ParaRLCLIP", dependencies: ["ParaRLCore", "ParaRLWorld", "CZlib",
+                                                  .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "ParaRLCLI",
-                          dependencies: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld", "CMPIShim", "CPNG",
+                          dependencies: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP", "CMPIShim", "CPNG",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/ParaRLCLI"),
 
@@ -37,6 +42,7 @@ let package = Package(
         .testTarget(name: "ParaRLCoreTests", dependencies: ["ParaRLCore", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLWorldTests", dependencies: ["ParaRLWorld", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ParaRLCLIPTests", dependencies: ["ParaRLCLIP", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLStorageTests", dependencies: ["ParaRLStorage"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMPIShim", "CPNG"]),
     ],

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenblas-dev libopenmpi-dev openmpi-bin libsqlite3-dev libpng-dev libdnnl-dev pkg-config)
+packages=(libopenblas-dev libopenmpi-dev openmpi-bin libsqlite3-dev libpng-dev libdnnl-dev zlib1g-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

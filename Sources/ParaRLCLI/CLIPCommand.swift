@@ -1,0 +1,154 @@
+// `pararl clip tokenize|embed|score|train`: the CLIP scorer of DESIGN §3.9 from the command line.
+import ArgumentParser
+import Foundation
+import ParaRLCLIP
+import ParaRLCore
+import ParaRLWorld
+
+struct CLIPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clip",
+        abstract: "Tokenize, embed and score with a CLIP model; train a CLIP for the built-in world.",
+        subcommands: [CLIPTokenizeCommand.self, CLIPEmbedCommand.self, CLIPScoreCommand.self, CLIPTrainCommand.self])
+}
+
+/// Where the BPE vocabulary comes from.
+struct CLIPVocabularyOptions: ParsableArguments {
+    @Option(help: "bpe_simple_vocab_16e6.txt.gz (default: PARARL_CLIP_VOCAB, else .cache/clip/ in the current folder).")
+    var vocab: String?
+
+    func tokenizer() throws -> CLIPTokenizer {
+        try CLIPTokenizer(vocabularyURL: CLIPTokenizer.locateVocabulary(explicit: vocab, repoRoot: nil))
+    }
+}
+
+/// Prints a JSON value on one line.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+struct CLIPTokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Print the CLIP BPE ids of a text ([SOT] text [EOT], truncated with EOT last, zero-padded).",
+        discussion: """
+            Example:
+              pararl clip tokenize --text "a red square above a blue circle" --context 16 --json
+            """)
+
+    @Option(help: "The text.") var text: String
+    @Option(help: "Context length (77 for OpenAI CLIP).") var context: Int = 77
+    @Flag(help: "Print {\"ids\": [...]} as JSON.") var json = false
+    @OptionGroup var vocabulary: CLIPVocabularyOptions
+
+    func validate() throws {
+        if context < 2 { throw ValidationError("--context must be at least 2, got \(context)") }
+    }
+
+    func run() throws {
+        let ids = try vocabulary.tokenizer().tokenize(text, contextLength: context)
+        if json { try printJSON(["ids": ids]) } else { print(ids.map(String.init).joined(separator: " ")) }
+    }
+}
+
+struct CLIPEmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Embed one text and one image; print the normalised embeddings, logit_scale and the score.",
+        discussion: """
+            The model folder is in Hugging Face layout (config.json, model.safetensors with HF or OpenAI key names).
+            text_embeds and image_embeds are L2-normalised as CLIPModel returns them; score = 100·cosine.
+            Example:
+              pararl clip embed --model runs/clip-tiny/model --text "a red square" --image scene.png --json
+            """)
+
+    @Option(help: "CLIP model folder.") var model: String
+    @Option(help: "The text.") var text: String
+    @Option(help: "A PNG image.") var image: String
+    @Flag(help: "Print the result as JSON.") var json = false
+    @OptionGroup var vocabulary: CLIPVocabularyOptions
+    @OptionGroup var compute: ComputeOptions
+
+    struct Report: Codable {
+        var textEmbeds: [Float], imageEmbeds: [Float], logitScale: Float, score: Float
+        enum CodingKeys: String, CodingKey {
+            case textEmbeds = "text_embeds", imageEmbeds = "image_embeds", logitScale = "logit_scale", score
+        }
+    }
+
+    func run() throws {
+        compute.apply()
+        let scorer = CLIPScorer(model: try CLIPModel.load(directory: URL(fileURLWithPath: model)),
+                                tokenizer: try vocabulary.tokenizer())
+        let picture = try PNGCodec.read(URL(fileURLWithPath: image))
+        let t = try scorer.textEmbeddings([text]), v = try scorer.imageEmbeddings([picture])
+        let score = 100 * zip(t, v).reduce(0) { $0 + $1.0 * $1.1 }
+        let report = Report(textEmbeds: t, imageEmbeds: v, logitScale: scorer.model.logitScale, score: score)
+        if json { try printJSON(report) } else {
+            print("score \(score)  logit_scale \(report.logitScale)  dim \(t.count)")
+        }
+    }
+}
+
+struct CLIPScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Score (text, image) pairs from a JSONL file: 100·cosine per pair, both towers batched.",
+        discussion: """
+            Each line of --pairs is {"text": "...", "image": "path.png"}; relative image paths are resolved
+            against the file's folder. Prints one {"index", "score"} JSON line per pair, then (on stderr)
+            the throughput in pairs/s.
+            Example:
+              pararl clip score --model runs/clip-tiny/model --pairs pairs.jsonl --batch 64
+            """)
+
+    @Option(help: "CLIP model folder.") var model: String
+    @Option(help: "JSONL file of {\"text\", \"image\"} pairs.") var pairs: String
+    @Option(help: "Pairs per batched forward.") var batch: Int = 64
+    @Flag(help: "Print only {\"pairs\", \"seconds\", \"pairs_per_second\", \"mean_score\"} as JSON.") var summary = false
+    @OptionGroup var vocabulary: CLIPVocabularyOptions
+    @OptionGroup var compute: ComputeOptions
+
+    func validate() throws {
+        if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+    }
+
+    struct Pair: Decodable { var text: String; var image: String }
+    struct Line: Encodable { var index: Int; var score: Float }
+    struct Summary: Encodable {
+        var pairs: Int, seconds: Double, pairsPerSecond: Double, meanScore: Double
+        enum CodingKeys: String, CodingKey {
+            case pairs, seconds, pairsPerSecond = "pairs_per_second", meanScore = "mean_score"
+        }
+    }
+
+    func run() throws {
+        compute.apply()
+        let scorer = CLIPScorer(model: try CLIPModel.load(directory: URL(fileURLWithPath: model)),
+                                tokenizer: try vocabulary.tokenizer())
+        let url = URL(fileURLWithPath: pairs), folder = url.deletingLastPathComponent()
+        var texts: [String] = [], images: [RGBImage] = []
+        let content = try String(contentsOf: url, encoding: .utf8)
+        for (n, line) in content.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+            let pair: Pair
+            do { pair = try JSONDecoder().decode(Pair.self, from: Data(line.utf8)) } catch {
+                throw ValidationError("\(pairs):\(n + 1): not a {\"text\", \"image\"} object: \(error)")
+            }
+            let imageURL = pair.image.hasPrefix("/") ? URL(fileURLWithPath: pair.image) : folder.appendingPathComponent(pair.image)
+            texts.append(pair.text)
+            images.append(try PNGCodec.read(imageURL))
+        }
+        let start = Date()
+        let scores = try scorer.scores(texts: texts, images: images, batchSize: batch)
+        let seconds = Date().timeIntervalSince(start)
+        let mean = scores.isEmpty ? 0 : scores.reduce(0.0) { $0 + Double($1) } / Double(scores.count)
+        let report = Summary(pairs: scores.count, seconds: seconds, pairsPerSecond: Double(scores.count) / max(seconds, 1e-9),
+                             meanScore: mean)
+        if summary { try printJSON(report); return }
+        for (i, s) in scores.enumerated() { try printJSON(Line(index: i, score: s)) }
+        FileHandle.standardError.write(Data(String(format: "scored %d pairs in %.3f s (%.1f pairs/s)\n",
+                                                   report.pairs, seconds, report.pairsPerSecond).utf8))
+    }
+}

@@ -1,0 +1,161 @@
+// Contrastive training of a small CLIP on the built-in world (issue 6 item 6): symmetric InfoNCE with a learnable
+// logit scale over batches of (text, image) pairs, each anchor scene joined by its one-attribute hard negative,
+// AdamW with warm-up and cosine decay, global gradient clipping; evaluation by text→image retrieval and hard-negative
+// win rate on the evaluation split's target scenes.
+import Foundation
+import ParaRLCore
+import ParaRLWorld
+
+/// Evaluation of a world CLIP.
+public struct CLIPWorldEvaluation: Codable, Sendable {
+    /// Text → image top-1 retrieval over the evaluation scenes (captions); a retrieved identical scene counts.
+    public var retrievalTop1: Double
+    /// Share of (text, true scene, negative) triples where the true scene scores higher, captions and reasoning.
+    public var hardNegativeWinRate: Double
+    public var winRateByAttribute: [String: Double]
+    public var winRateCaption: Double
+    public var winRateReasoning: Double
+    public var scenes: Int
+    enum CodingKeys: String, CodingKey {
+        case retrievalTop1 = "retrieval_top1", hardNegativeWinRate = "hard_negative_win_rate"
+        case winRateByAttribute = "win_rate_by_attribute", winRateCaption = "win_rate_caption"
+        case winRateReasoning = "win_rate_reasoning", scenes
+    }
+}
+
+public final class CLIPTrainer {
+    public let config: CLIPTrainConfig
+    public let scorer: CLIPScorer
+    public var model: CLIPModel { scorer.model }
+    let source: WorldTaskSource
+    let renderer: SceneRenderer
+    let optimizer: AdamW
+    let schedule: CosineSchedule
+    var rng: RandomStream
+
+    public init(config: CLIPTrainConfig, tokenizer: CLIPTokenizer) throws {
+        self.config = config
+        let model = try CLIPModel(config: config.model.clipConfig)
+        var initRNG = RandomStream(seed: config.seed).split("init")
+        model.initialiseWeights(rng: &initRNG)
+        scorer = CLIPScorer(model: model, tokenizer: tokenizer)
+        source = WorldTaskSource(seed: config.worldSeed)
+        renderer = SceneRenderer(imageSize: 32)
+        rng = RandomStream(seed: config.seed).split("batches")
+        var groups: [ParameterGroup] = []  // no decay on vectors, embeddings and logit_scale
+        for e in model.params.layout.entries where e.shape.count <= 1 || e.name.contains("embedding") {
+            groups.append(ParameterGroup(e.offset..<(e.offset + e.count), weightDecay: 0))
+        }
+        optimizer = try AdamW(parameterCount: model.params.count, beta1: 0.9, beta2: 0.98, eps: 1e-6,
+                              weightDecay: config.weightDecay, groups: groups)
+        schedule = CosineSchedule(peakLR: config.learningRate, warmupSteps: config.warmupSteps, totalSteps: config.steps)
+    }
+
+    /// One batch: anchors and their hard negatives, as texts and images.
+    func batch() -> (texts: [String], images: [RGBImage]) {
+        var texts: [String] = [], images: [RGBImage] = []
+        for _ in 0..<config.batchSize {
+            let task = source.trainTask(index: rng.int(below: config.trainTasks))
+            let u = rng.uniformDouble()
+            let form: CLIPTextForm = u < config.captionShare ? .caption
+                : u < config.captionShare + config.reasoningShare ? .reasoning : .partialReasoning
+            var negative: Scene?
+            var kinds = CLIPHardNegativeKind.allCases
+            rng.shuffle(&kinds)
+            for kind in kinds where negative == nil { negative = CLIPWorldData.hardNegative(of: task.targetScene, kind: kind, rng: &rng) }
+            var formRNG = rng.split(texts.count)  // the same cut for anchor and negative text
+            var negRNG = formRNG
+            texts.append(CLIPWorldData.text(form, task: task, scene: task.targetScene, rng: &formRNG))
+            images.append(renderer.render(task.targetScene))
+            if let negative {
+                texts.append(CLIPWorldData.text(form, task: task, scene: negative, rng: &negRNG))
+                images.append(renderer.render(negative))
+            }
+        }
+        return (texts, images)
+    }
+
+    /// One optimiser step; returns the loss and the gradient norm before clipping.
+    public func step(index: Int) throws -> (loss: Double, gradNorm: Double) {
+        let (texts, images) = batch()
+        let b = texts.count, p = model.config.projectionDim
+        model.grads.zero()
+        let t = try model.textForward(ids: scorer.tokenize(texts), b: b, t: model.config.textConfig.maxPositionEmbeddings)
+        let v = try model.visionForward(pixels: scorer.pixelValues(images), b: b)
+        let result = CLIPContrastiveLoss.evaluate(text: Array(UnsafeBufferPointer(start: t.features, count: b * p)),
+                                                  image: Array(UnsafeBufferPointer(start: v.features, count: b * p)),
+                                                  b: b, p: p, logitScale: model.logitScale)
+        result.dText.withUnsafeBufferPointer { if let d = $0.baseAddress { model.textBackward(dfeatures: d, acts: t) } }
+        result.dImage.withUnsafeBufferPointer { if let d = $0.baseAddress { model.visionBackward(dfeatures: d, acts: v) } }
+        model.grads["logit_scale"][0] += result.dLogitScale
+        let norm = GradientClipping.clip(model.grads.buffer, maxNorm: config.gradClip)
+        guard norm.isFinite else { return (result.loss, norm) }  // a non-finite gradient skips the step
+        optimizer.step(parameters: model.params.buffer, gradients: model.grads.buffer, lr: schedule.lr(step: index))
+        let scale = model.params["logit_scale"]
+        scale[0] = min(max(scale[0], 0), config.maxLogitScale)
+        return (result.loss, norm)
+    }
+
+    /// Retrieval and hard-negative win rate on the first `evalScenes` evaluation tasks' target scenes.
+    public func evaluate() throws -> CLIPWorldEvaluation {
+        try CLIPTrainer.evaluate(scorer: scorer, tasks: Array(source.evalTasks.prefix(config.evalScenes)), seed: config.seed)
+    }
+
+    public static func evaluate(scorer: CLIPScorer, tasks: [WorldTask], seed: UInt64) throws -> CLIPWorldEvaluation {
+        let renderer = SceneRenderer(imageSize: 32), p = scorer.model.config.projectionDim
+        let scenes = tasks.map(\.targetScene)
+        var rng = RandomStream(seed: seed).split("eval")
+        let textEmb = try chunked(scenes.map(\.statement)) { try scorer.textEmbeddings($0) }
+        let imageEmb = try chunked(scenes.map(renderer.render)) { try scorer.imageEmbeddings($0) }
+        var hits = 0
+        for i in scenes.indices {
+            var best = 0, bestScore = -Float.infinity
+            for j in scenes.indices {
+                var dot: Float = 0
+                for d in 0..<p { dot += textEmb[i * p + d] * imageEmb[j * p + d] }
+                if dot > bestScore { bestScore = dot; best = j }
+            }
+            if scenes[best] == scenes[i] { hits += 1 }
+        }
+        var wins: [String: (Int, Int)] = [:], formWins: [CLIPTextForm: (Int, Int)] = [:]
+        var texts: [String] = [], positives: [RGBImage] = [], negatives: [RGBImage] = []
+        var labels: [(CLIPHardNegativeKind, CLIPTextForm)] = []
+        for task in tasks {
+            for kind in CLIPHardNegativeKind.allCases {
+                guard let negative = CLIPWorldData.hardNegative(of: task.targetScene, kind: kind, rng: &rng) else { continue }
+                for form in [CLIPTextForm.caption, .reasoning] {
+                    texts.append(CLIPWorldData.text(form, task: task, scene: task.targetScene, rng: &rng))
+                    positives.append(renderer.render(task.targetScene))
+                    negatives.append(renderer.render(negative))
+                    labels.append((kind, form))
+                }
+            }
+        }
+        let pos = try scorer.scores(texts: texts, images: positives), neg = try scorer.scores(texts: texts, images: negatives)
+        for (i, (kind, form)) in labels.enumerated() {
+            let win = pos[i] > neg[i] ? 1 : 0
+            let k = wins[kind.rawValue] ?? (0, 0), f = formWins[form] ?? (0, 0)
+            wins[kind.rawValue] = (k.0 + win, k.1 + 1)
+            formWins[form] = (f.0 + win, f.1 + 1)
+        }
+        func rate(_ x: (Int, Int)?) -> Double { guard let x, x.1 > 0 else { return 0 } ; return Double(x.0) / Double(x.1) }
+        let total = wins.values.reduce((0, 0)) { ($0.0 + $1.0, $0.1 + $1.1) }
+        return CLIPWorldEvaluation(retrievalTop1: Double(hits) / Double(max(1, scenes.count)),
+                                   hardNegativeWinRate: rate(total),
+                                   winRateByAttribute: wins.mapValues { rate($0) },
+                                   winRateCaption: rate(formWins[.caption]), winRateReasoning: rate(formWins[.reasoning]),
+                                   scenes: scenes.count)
+    }
+
+    /// `body` on chunks of 64, concatenated.
+    static func chunked<T>(_ items: [T], _ body: ([T]) throws -> [Float]) throws -> [Float] {
+        var out: [Float] = []
+        var start = 0
+        while start < items.count {
+            let end = min(start + 64, items.count)
+            out += try body(Array(items[start..<end]))
+            start = end
+        }
+        return out
+    }
+}

@@ -1,0 +1,87 @@
+// The world CLIP's data, config, reward and a few training steps on a micro model.
+import Foundation
+import ParaRLCLIP
+import ParaRLCore
+import ParaRLWorld
+import Testing
+import TestSupport
+
+@Suite("CLIP training")
+struct CLIPTrainingTests {
+    @Test("hard negatives change exactly one attribute")
+    func hardNegatives() throws {
+        let source = WorldTaskSource(seed: 0)
+        var rng = RandomStream(seed: 1)
+        for i in 0..<40 {
+            let scene = source.trainTask(index: i).targetScene
+            for kind in CLIPHardNegativeKind.allCases {
+                guard let neg = CLIPWorldData.hardNegative(of: scene, kind: kind, rng: &rng) else { continue }
+                #expect(neg != scene)
+                #expect(neg.background == scene.background)
+                switch kind {
+                case .count: #expect(abs(neg.objects.count - scene.objects.count) == 1)
+                case .position:
+                    #expect(neg.objects.map(\.phrase).sorted() == scene.objects.map(\.phrase).sorted())
+                case .color, .shape:
+                    #expect(neg.objects.map(\.position) == scene.objects.map(\.position))
+                    #expect(zip(neg.objects, scene.objects).filter { $0 != $1 }.count == 1)
+                }
+            }
+        }
+    }
+
+    @Test("unknown config keys are errors naming the key and file; the shipped config loads")
+    func config() throws {
+        #expect { try CLIPTrainConfig.parse(yaml: "steps: 3\nbogus: 1\n", path: "x.yaml") } throws: { error in
+            (error as? CLIPError) == .unknownConfigKey(path: "x.yaml", key: "bogus")
+        }
+        #expect { try CLIPTrainConfig.parse(yaml: "model:\n  text_widht: 8\n", path: "y.yaml") } throws: { error in
+            (error as? CLIPError) == .unknownConfigKey(path: "y.yaml", key: "model.text_widht")
+        }
+        let shipped = try CLIPTrainConfig.load(url: repositoryRoot().appendingPathComponent("rl-configs/clip-tiny.yaml"))
+        #expect(shipped.model.contextLength == 96 && shipped.batchSize == 32)
+    }
+
+    @Test("reward R = ½(1 + clip((c − μ)/σ, −1, 1)) and calibration statistics")
+    func reward() {
+        let r = CLIPReward(mu: 20, sigma: 4)
+        #expect(r.reward(score: 20) == 0.5)
+        #expect(r.reward(score: 22) == 0.75)
+        #expect(r.reward(score: 30) == 1)
+        #expect(r.reward(score: 0) == 0)
+        let (mu, sigma) = CLIPCalibration.statistics([1, 3, 5, 7])
+        #expect(mu == 4 && abs(sigma - 5.0.squareRoot()) < 1e-12)
+        var rng = RandomStream(seed: 2)
+        let pairs = CLIPCalibration.referencePairs(source: WorldTaskSource(seed: 0), trainTasks: 500, fraction: 0.01, rng: &rng)
+        #expect(pairs.texts.count == 5 && pairs.images.count == 5)
+    }
+
+    @Test("a few training steps on a micro model run, lower the loss and save a loadable HF folder")
+    func trainSteps() throws {
+        let tokenizer = try #require(sharedTokenizer, "run tools/setup.sh to fetch the BPE vocabulary")
+        var config = try CLIPTrainConfig.parse(yaml: """
+            steps: 12
+            batch_size: 4
+            train_tasks: 4
+            warmup_steps: 0
+            learning_rate: 3.0e-3
+            eval_scenes: 6
+            model: {vision_width: 16, vision_layers: 1, vision_heads: 2, text_width: 16, text_layers: 1, text_heads: 2,
+                    patch_size: 8, projection_dim: 8, mlp_ratio: 2}
+            """, path: "(test)")
+        config.captionShare = 1
+        config.reasoningShare = 0
+        let trainer = try CLIPTrainer(config: config, tokenizer: tokenizer)
+        var losses: [Double] = []
+        for step in 0..<config.steps { losses.append(try trainer.step(index: step).loss) }
+        #expect(losses.allSatisfy { $0.isFinite })
+        #expect(losses.suffix(3).reduce(0, +) < losses.prefix(3).reduce(0, +))
+        let evaluation = try trainer.evaluate()
+        #expect(evaluation.scenes == 6 && (0...1).contains(evaluation.hardNegativeWinRate))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-train-\(UUID().uuidString)")
+        try trainer.model.save(directory: dir)
+        let loaded = try CLIPModel.load(directory: dir)
+        #expect(Array(loaded.params.buffer) == Array(trainer.model.params.buffer))
+        try? FileManager.default.removeItem(at: dir)
+    }
+}
