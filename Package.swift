@@ -5,7 +5,7 @@ import PackageDescription
 let package = Package(
     name: "ParaRL",
     products: [
-        .library(name: "ParaRL", targets: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP"]),
+        .library(name: "ParaRL", targets: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy"]),
         .executable(name: "pararl", targets: ["ParaRLCLI"]),
     ],
     dependencies: [
@@ -33,8 +33,11 @@ let package = Package(
         .target(name: "ParaRLWorld", dependencies: ["ParaRLCore", "CPNG"]),
         .target(name: "ParaRLCLIP", dependencies: ["ParaRLCore", "ParaRLWorld", "CZlib",
                                                   .product(name: "Yams", package: "Yams")]),
+        .target(name: "ParaRLPolicy", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLStorage",
+                                                    .product(name: "GRDB", package: "GRDB.swift"),
+                                                    .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "ParaRLCLI",
-                          dependencies: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP", "CMPIShim", "CPNG",
+                          dependencies: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy", "CMPIShim", "CPNG",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/ParaRLCLI"),
 
@@ -43,6 +46,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLWorldTests", dependencies: ["ParaRLWorld", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLCLIPTests", dependencies: ["ParaRLCLIP", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ParaRLPolicyTests", dependencies: ["ParaRLPolicy", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLStorageTests", dependencies: ["ParaRLStorage"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMPIShim", "CPNG"]),
     ],

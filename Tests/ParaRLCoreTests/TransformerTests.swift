@@ -108,5 +108,49 @@ struct TransformerTests {
         #expect(throws: TransformerError.self) {
             try TransformerConfig(dModel: 6, nLayers: 1, nHeads: 2, mlpHiddenSize: 8, vocabSize: 5).validate()
         }
+        #expect(throws: TransformerError.self) {  // grouped-query attention is not implemented
+            try TransformerConfig(dModel: 8, nLayers: 1, nHeads: 2, mlpHiddenSize: 8, vocabSize: 5, nKVHeads: 1).validate()
+        }
+        #expect(throws: TransformerError.self) {
+            try TransformerConfig(dModel: 8, nLayers: 1, nHeads: 2, mlpHiddenSize: 8, vocabSize: 5, embeddingSize: 4).validate()
+        }
+        #expect(throws: TransformerError.self) {
+            try TransformerConfig(dModel: 8, nLayers: 1, nHeads: 2, mlpHiddenSize: 8, vocabSize: 5, maskTokenID: 5).validate()
+        }
+        let padded = TransformerConfig(dModel: 8, nLayers: 1, nHeads: 2, mlpHiddenSize: 8, vocabSize: 5, embeddingSize: 7)
+        #expect(padded.parameterShapes.first?.1 == [7, 8] && padded.parameterShapes.last?.1 == [7, 8])
+    }
+
+    @Test("LLaDA's config.json fields decode; absent optional fields take their defaults")
+    func decodesLLaDAConfig() throws {
+        let json = #"{"d_model": 8, "n_layers": 1, "n_heads": 2, "mlp_hidden_size": 8, "vocab_size": 5, "embedding_size": 8, "mask_token_id": 4}"#
+        let c = try JSONDecoder().decode(TransformerConfig.self, from: Data(json.utf8))
+        #expect(c.embeddingSize == 8 && c.nKVHeads == 2 && c.maskTokenID == 4 && c.ropeTheta == 10_000 && c.rmsNormEps == 1e-5)
+    }
+
+    @Test("two head passes with accumulate give the gradient of one pass over both row sets")
+    func headBackwardAccumulates() throws {
+        let (model, file) = try Self.fixtureModel()
+        let tokens = try file.int32s("tokens"), keyMask = try file.int32s("key_mask").map { UInt8($0) }
+        let shape = try file.shape("tokens")
+        let acts = TransformerActivations(config: model.config, b: shape[0], t: shape[1])
+        let slice = VocabularySlice([0..<model.config.vocabSize]), w = slice.count, c = model.config.dModel
+        model.forward(tokens: tokens, keyMask: keyMask, acts: acts)
+        func pass(_ rows: [Int32], accumulate: Bool) {
+            var logits = [Float](repeating: 0, count: rows.count * w), hidden = [Float](repeating: 0, count: rows.count * c)
+            model.headForward(logits: &logits, hiddenRows: &hidden, rows: rows, p: rows.count, slice: slice, acts: acts)
+            let dlogits = logits.map { 0.1 * $0 }
+            model.headBackward(dlogits: dlogits, hiddenRows: hidden, rows: rows, p: rows.count, slice: slice, acts: acts,
+                               accumulate: accumulate)
+        }
+        model.grads.zero()
+        pass([0, 3, 5, 9], accumulate: false)
+        model.backward(tokens: tokens, acts: acts)
+        let together = Array(model.grads.buffer)
+        model.grads.zero()
+        pass([0, 5], accumulate: false)
+        pass([3, 9], accumulate: true)
+        model.backward(tokens: tokens, acts: acts)
+        #expect(relativeError(Array(model.grads.buffer), together) < 1e-5)
     }
 }

@@ -134,9 +134,10 @@ extension Transformer {
     }
 
     /// Backward of `headForward`: accumulates the head's weight gradient and returns the hidden-state
-    /// gradient scattered into `acts`' [N, C] scratch for `backward`.
+    /// gradient scattered into `acts`' [N, C] scratch for `backward`. With `accumulate` the hidden-state
+    /// gradient is added to that of an earlier `headBackward` (e.g. text rows, then image rows over another slice).
     public func headBackward(dlogits: UnsafePointer<Float>, hiddenRows: UnsafePointer<Float>, rows: UnsafePointer<Int32>,
-                             p: Int, slice: VocabularySlice, acts: TransformerActivations) {
+                             p: Int, slice: VocabularySlice, acts: TransformerActivations, accumulate: Bool = false) {
         let c = config.dModel, w = slice.count, n = acts.b * acts.t
         let head = params["model.transformer.ff_out.weight"], dhead = grads["model.transformer.ff_out.weight"]
         let g = acts.gradArena
@@ -152,7 +153,7 @@ extension Transformer {
             col += r.count
         }
         let dfinalNorm = g["dnorm"]
-        dfinalNorm.update(repeating: 0, count: n * c)
+        if !accumulate { dfinalNorm.update(repeating: 0, count: n * c) }
         Rows.scatterAdd(dinp: dfinalNorm, dout: dhiddenRows, rows: rows, p: p, c: c)
     }
 

@@ -1,0 +1,82 @@
+// `pararl policy logits`: the logits of a policy checkpoint at chosen positions, for checking a converted
+// MMaDA/LLaDA checkpoint against PyTorch.
+import ArgumentParser
+import Foundation
+import ParaRLCore
+import ParaRLPolicy
+
+struct PolicyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Inspect a policy checkpoint.",
+        subcommands: [PolicyLogitsCommand.self, PolicyBenchCommand.self])
+}
+
+struct PolicyLogitsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logits",
+        abstract: "Print the logits of a policy checkpoint at chosen positions of one token sequence.",
+        discussion: """
+            Loads DIR (config.json with LLaDA's fields, model.safetensors or shards with
+            model.safetensors.index.json; F32, BF16 or F16), runs one bidirectional forward pass over --tokens
+            and prints the output head's logits at --positions (default: every position) over the whole
+            vocabulary (vocab_size columns, ids in order). With --restrict, each row covers only its
+            position's modality as in training: text ids + <|eos|>/<|pad|> if the position holds a text id
+            or a special token, the image codes if it holds an image code (needs the "pararl" section).
+            Examples:
+              pararl policy logits --checkpoint runs/sft/checkpoints/step-00002000 --tokens 1,5,9 --json
+              pararl policy logits --checkpoint mmada-converted --tokens 12,7,126336,3 --positions 2
+            """)
+
+    @Option(help: "Checkpoint folder.") var checkpoint: String
+    @Option(help: "Comma-separated token ids (one sequence).") var tokens: String
+    @Option(help: "Comma-separated positions (0-based; default: all).") var positions: String?
+    @Flag(help: "Restrict each row to its position's modality (text or image).") var restrict = false
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var compute: ComputeOptions
+
+    static func ints(_ s: String, _ name: String) throws -> [Int] {
+        try s.split(separator: ",").map {
+            guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--\(name): \"\($0)\" is not an integer")
+            }
+            return v
+        }
+    }
+
+    struct Output: Codable {
+        var positions: [Int]
+        var modalities: [String]?
+        var logits: [[Float]]
+    }
+
+    func run() throws {
+        compute.apply()
+        let policy = try Policy.load(directory: URL(fileURLWithPath: checkpoint))
+        let ids = try Self.ints(tokens, "tokens")
+        guard !ids.isEmpty else { throw ValidationError("--tokens is empty") }
+        let rows = try positions.map { try Self.ints($0, "positions") } ?? Array(ids.indices)
+        var modalities: [Modality]?
+        if restrict {
+            let v = try policy.vocabulary()
+            modalities = rows.map { p in
+                guard p >= 0 && p < ids.count else { return .text }
+                return v.column(of: ids[p], in: .image) != nil ? .image : .text
+            }
+        }
+        let logits = try policy.logits(tokens: ids.map { Int32($0) }, batch: 1, length: ids.count, positions: rows,
+                                       modalities: modalities)
+        if json {
+            let out = Output(positions: rows, modalities: modalities?.map(\.rawValue), logits: logits)
+            print(String(decoding: try JSONEncoder().encode(out), as: UTF8.self))
+        } else {
+            for (i, p) in rows.enumerated() {
+                let row = logits[i]
+                let top = row.indices.max { row[$0] < row[$1] } ?? 0
+                let m = modalities.map { " (\($0[i].rawValue))" } ?? ""
+                print("position \(p)\(m): \(row.count) logits, argmax column \(top) = \(row[top])")
+                print("  " + row.map { String(format: "%.6g", $0) }.joined(separator: " "))
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+// The YAML configs of a policy and of an SFT run (rl-configs/model-*.yaml, rl-configs/sft-*.yaml). Every
+// key has a default here with its reason; the files document each key again in a comment.
+import Foundation
+import ParaRLCore
+
+/// Architecture of a policy trained from scratch (the vocabulary comes from the tokenizers).
+public struct PolicyArchitecture: Codable, Sendable, Equatable {
+    /// d_model. Default 256: the tiny model of DESIGN §7.
+    public var dModel = 256
+    public var nLayers = 6
+    public var nHeads = 4
+    /// SwiGLU hidden width; ≈ 8/3·d rounded to 64, as LLaMA/LLaDA.
+    public var mlpHiddenSize = 704
+    /// RoPE base; LLaDA uses 500000 for 4K contexts, 10000 suits our ≤ 512-token sequences.
+    public var ropeTheta: Float = 10_000
+    public var rmsNormEps: Float = 1e-5
+    public var maxSequenceLength = 512
+    /// Std of the normal init of matrices (LLaDA's 0.02); norm weights start at 1.
+    public var initStd: Float = 0.02
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case dModel = "d_model", nLayers = "n_layers", nHeads = "n_heads", mlpHiddenSize = "mlp_hidden_size"
+        case ropeTheta = "rope_theta", rmsNormEps = "rms_norm_eps", maxSequenceLength = "max_sequence_length"
+        case initStd = "init_std"
+    }
+    public init() {}
+
+    public static func load(_ url: URL) throws -> PolicyArchitecture {
+        try StrictYAML.load(PolicyArchitecture.self, url: url, defaults: PolicyArchitecture(),
+                            allowed: CodingKeys.allCases.map(\.rawValue))
+    }
+
+    /// The model config for a vocabulary (vocab_size = embedding_size = the unified vocabulary's size).
+    public func modelConfig(vocabulary: UnifiedVocabulary) -> PolicyModelConfig {
+        let t = TransformerConfig(dModel: dModel, nLayers: nLayers, nHeads: nHeads, mlpHiddenSize: mlpHiddenSize,
+                                  vocabSize: vocabulary.size, ropeTheta: ropeTheta, rmsNormEps: rmsNormEps,
+                                  maskTokenID: vocabulary.special.mask)
+        return PolicyModelConfig(transformer: t, maxSequenceLength: maxSequenceLength, vocabulary: vocabulary)
+    }
+}
+
+/// An SFT run (DESIGN §3.3). Paper defaults where the paper gives one; otherwise a documented choice.
+public struct SFTConfig: Codable, Sendable, Equatable {
+    /// Root seed of every random stream (weights, masking, condition dropout, data order).
+    public var seed: UInt64 = 0
+    /// Model architecture file (relative paths are relative to this config file).
+    public var model = "model-tiny.yaml"
+    /// Start from this policy checkpoint folder instead of a random init (its vocabulary must match).
+    public var initCheckpoint: String?
+    /// `world` (tasks generated on the fly from `world_seed`) or a dataset JSONL file.
+    public var data = "world"
+    public var worldSeed: UInt64 = 0
+    /// Held-out data for a JSONL `data` (default: the last `eval_samples` records of `data`, excluded from training).
+    public var evalData: String?
+    /// Patch-VQ image tokenizer file (`pararl tokenizer fit`).
+    public var imageTokenizer = "vq.safetensors"
+    /// `world` (the world grammar's vocabulary) or a vocabulary JSON file (`pararl tokenizer vocab`).
+    public var textVocabulary = "world"
+    /// Instruction tokens kept in the input (longer ones are cut and counted).
+    public var instructionLength = 32
+    /// L_text: output text positions (reasoning, <|eos|>, filler).
+    public var textLength = 96
+    /// Filler after the reasoning's <|eos|>: `eos` (LLaDA) or `pad`.
+    public var textFiller = TextFiller.eos
+    public var batchSize = 32
+    public var steps = 1000
+    /// Peak learning rate: the paper's 2e-5 (fine-tuning an 8B model).
+    public var lr = 2e-5
+    public var warmupSteps = 50
+    /// Cosine decay floor as a fraction of lr (transformers' min_lr_rate).
+    public var minLRRatio = 0.0
+    /// AdamW (torch defaults: betas 0.9/0.999, eps 1e-8, weight decay 0.01).
+    public var beta1 = 0.9
+    public var beta2 = 0.999
+    public var adamEps = 1e-8
+    public var weightDecay = 0.01
+    /// Apply weight decay also to norm weights (usual practice: no).
+    public var decayNormWeights = false
+    /// Global gradient-norm clip (DESIGN §3.7's 1.0).
+    public var gradClip = 1.0
+    /// t ~ U(t_epsilon, 1]: LLaDA's eps 1e-3 keeps 1/t bounded.
+    public var tEpsilon: Float = 1e-3
+    /// Share of samples whose instruction is replaced by <|uncond|> (paper: 10%).
+    public var textConditionDropout: Float = 0.1
+    /// Share of samples whose input image is dropped (paper: 10%).
+    public var imageConditionDropout: Float = 0.1
+    /// Held-out loss/accuracy at step 0, every this many steps and at the end; 0 = only at the end.
+    public var evalEvery = 100
+    public var evalSamples = 64
+    public var checkpointEvery = 200
+    /// Completed checkpoints kept (oldest deleted first; at least 1).
+    public var keepCheckpoints = 2
+    /// A metrics row and a progress line every this many steps.
+    public var logEvery = 10
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case seed, model, initCheckpoint = "init_checkpoint", data, worldSeed = "world_seed", evalData = "eval_data"
+        case imageTokenizer = "image_tokenizer", textVocabulary = "text_vocabulary"
+        case instructionLength = "instruction_length", textLength = "text_length", textFiller = "text_filler"
+        case batchSize = "batch_size", steps, lr, warmupSteps = "warmup_steps", minLRRatio = "min_lr_ratio"
+        case beta1, beta2, adamEps = "adam_eps", weightDecay = "weight_decay", decayNormWeights = "decay_norm_weights"
+        case gradClip = "grad_clip", tEpsilon = "t_epsilon", textConditionDropout = "text_condition_dropout"
+        case imageConditionDropout = "image_condition_dropout", evalEvery = "eval_every", evalSamples = "eval_samples"
+        case checkpointEvery = "checkpoint_every", keepCheckpoints = "keep_checkpoints", logEvery = "log_every"
+    }
+    public init() {}
+
+    public static func parse(_ text: String, source: String) throws -> SFTConfig {
+        let c = try StrictYAML.decode(SFTConfig.self, from: text, defaults: SFTConfig(),
+                                      allowed: CodingKeys.allCases.map(\.rawValue), source: source)
+        try c.validate(source: source)
+        return c
+    }
+
+    public static func load(_ url: URL) throws -> SFTConfig {
+        let c = try StrictYAML.load(SFTConfig.self, url: url, defaults: SFTConfig(), allowed: CodingKeys.allCases.map(\.rawValue))
+        try c.validate(source: url.path)
+        return c
+    }
+
+    public func validate(source: String) throws {
+        func check(_ ok: Bool, _ key: CodingKeys, _ reason: String) throws {
+            if !ok { throw PolicyError.invalidConfig(file: source, key: key.rawValue, reason: reason) }
+        }
+        try check(batchSize >= 1, .batchSize, "must be at least 1")
+        try check(steps >= 1, .steps, "must be at least 1")
+        try check(lr > 0 && lr.isFinite, .lr, "must be positive")
+        try check(warmupSteps >= 0, .warmupSteps, "must be non-negative")
+        try check((0...1).contains(minLRRatio), .minLRRatio, "must be in [0, 1]")
+        try check(gradClip > 0, .gradClip, "must be positive")
+        try check(tEpsilon > 0 && tEpsilon < 1, .tEpsilon, "must be in (0, 1)")
+        try check((0...1).contains(textConditionDropout), .textConditionDropout, "must be in [0, 1]")
+        try check((0...1).contains(imageConditionDropout), .imageConditionDropout, "must be in [0, 1]")
+        try check(instructionLength >= 1, .instructionLength, "must be at least 1")
+        try check(textLength >= 2, .textLength, "must be at least 2")
+        try check(evalEvery >= 0, .evalEvery, "must be non-negative")
+        try check(evalSamples >= 1, .evalSamples, "must be at least 1")
+        try check(checkpointEvery >= 1, .checkpointEvery, "must be at least 1")
+        try check(keepCheckpoints >= 1, .keepCheckpoints, "must be at least 1")
+        try check(logEvery >= 1, .logEvery, "must be at least 1")
+    }
+}

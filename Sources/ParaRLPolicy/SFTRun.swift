@@ -1,0 +1,87 @@
+// Starting and resuming an SFT run folder: paths resolved against the config file, tokenizers copied into
+// the run (`tokenizer/`), the resolved config stored as `config.yaml`, the policy initialised or loaded.
+import Foundation
+import ParaRLCore
+import ParaRLWorld
+
+public enum SFTRun {
+    public static let configFile = "config.yaml"
+    public static let tokenizerFolder = "tokenizer"
+    public static let imageTokenizerFile = "vq.safetensors"
+    public static let textVocabularyFile = "text_vocabulary.json"
+
+    static func resolve(_ path: String, against base: URL) -> String {
+        path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    /// A new run in `runDirectory` (which must not hold checkpoints yet) from `config` read from `configURL`.
+    public static func start(config original: SFTConfig, configURL: URL, runDirectory: URL, codeVersion: String = "") throws -> SFTTrainer {
+        let base = configURL.deletingLastPathComponent()
+        if !(try SFTCheckpoint.completed(runDirectory: runDirectory)).isEmpty {
+            throw PolicyError.invalidInput("\(runDirectory.path) already holds checkpoints: resume it with --resume or choose another folder")
+        }
+        var config = original
+        let modelURL = URL(fileURLWithPath: resolve(config.model, against: base))
+        let architecture = try PolicyArchitecture.load(modelURL)
+        config.model = modelURL.path
+        let tokenizers = runDirectory.appendingPathComponent(tokenizerFolder)
+        do {
+            try FileManager.default.createDirectory(at: tokenizers, withIntermediateDirectories: true)
+        } catch {
+            throw PolicyError.io(path: tokenizers.path, reason: "cannot create: \(error.localizedDescription)")
+        }
+        let vqURL = URL(fileURLWithPath: resolve(config.imageTokenizer, against: base))
+        guard FileManager.default.fileExists(atPath: vqURL.path) else {
+            throw PolicyError.invalidConfig(file: configURL.path, key: "image_tokenizer",
+                                            reason: "\(vqURL.path) does not exist (fit one with `pararl tokenizer fit`)")
+        }
+        let vq = try PatchVQ.load(from: vqURL)
+        let text = config.textVocabulary == "world" ? TextTokenizer.world()
+            : try TextTokenizer.load(from: URL(fileURLWithPath: resolve(config.textVocabulary, against: base)))
+        let vqCopy = tokenizers.appendingPathComponent(imageTokenizerFile)
+        let textCopy = tokenizers.appendingPathComponent(textVocabularyFile)
+        try vq.save(to: vqCopy)
+        try text.save(to: textCopy)
+        config.imageTokenizer = vqCopy.path
+        config.textVocabulary = textCopy.path
+        if config.data != "world" { config.data = resolve(config.data, against: base) }
+        config.evalData = config.evalData.map { resolve($0, against: base) }
+        config.initCheckpoint = config.initCheckpoint.map { resolve($0, against: base) }
+        try AtomicFile.write(Data(try StrictYAML.encode(config).utf8), to: runDirectory.appendingPathComponent(configFile))
+
+        let encoder = SampleEncoder(text: text, image: vq)
+        let vocabulary = UnifiedVocabulary(textCount: text.count, codebookSize: vq.codeCount)
+        let policy: Policy
+        if let initial = config.initCheckpoint {
+            policy = try Policy.load(directory: URL(fileURLWithPath: initial))
+            guard policy.config.vocabulary == vocabulary else {
+                throw PolicyError.invalidConfig(file: configURL.path, key: "init_checkpoint",
+                                                reason: "the checkpoint's vocabulary differs from the tokenizers' (\(text.count) text ids, \(vq.codeCount) codes)")
+            }
+        } else {
+            policy = try Policy(config: architecture.modelConfig(vocabulary: vocabulary))
+            var rng = RandomStream(seed: config.seed).split("init")
+            policy.initialise(std: architecture.initStd, rng: &rng)
+        }
+        return try SFTTrainer(config: config, runDirectory: runDirectory, policy: policy,
+                              source: try source(config, encoder: encoder), imageCodes: vq.codesPerImage, codeVersion: codeVersion)
+    }
+
+    /// Continues the run in `runDirectory` from its newest complete checkpoint.
+    public static func resume(runDirectory: URL, codeVersion: String = "") throws -> SFTTrainer {
+        let config = try SFTConfig.load(runDirectory.appendingPathComponent(configFile))
+        let vq = try PatchVQ.load(from: URL(fileURLWithPath: config.imageTokenizer))
+        let text = try TextTokenizer.load(from: URL(fileURLWithPath: config.textVocabulary))
+        let checkpoint = try SFTTrainer.latestCheckpoint(runDirectory: runDirectory)
+        let policy = try Policy(config: try PolicyModelConfig.load(directory: checkpoint))
+        let encoder = SampleEncoder(text: text, image: vq)
+        return try SFTTrainer(config: config, runDirectory: runDirectory, policy: policy, source: try source(config, encoder: encoder),
+                              imageCodes: vq.codesPerImage, resumeFrom: checkpoint, codeVersion: codeVersion)
+    }
+
+    static func source(_ config: SFTConfig, encoder: SampleEncoder) throws -> any SFTSampleSource {
+        if config.data == "world" { return WorldSampleSource(seed: config.worldSeed, encoder: encoder) }
+        return try DatasetSampleSource.load(data: URL(fileURLWithPath: config.data), evalData: config.evalData.map { URL(fileURLWithPath: $0) },
+                                            evalCount: config.evalSamples, encoder: encoder, seed: config.seed)
+    }
+}

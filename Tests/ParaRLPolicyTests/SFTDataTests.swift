@@ -1,0 +1,28 @@
+// SFT data sources: a dataset JSONL is encoded once, the last records are held out, and every epoch visits
+// each training record once in a seeded order; world samples depend only on their index.
+import Foundation
+import Testing
+import ParaRLCore
+import ParaRLWorld
+@testable import ParaRLPolicy
+
+@Suite("Policy SFT data")
+struct SFTDataTests {
+    @Test("JSONL: held-out tail, one visit per record per epoch, order fixed by the seed")
+    func dataset() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sft-data-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let world = WorldTaskSource(seed: 0)
+        let url = try WorldDataset.write(world.trainTasks(0..<6), name: "train", to: dir)
+        let (source, _) = try SFTTrainerTests.source()
+        let data = try DatasetSampleSource.load(data: url, evalData: nil, evalCount: 2, encoder: source.encoder, seed: 1)
+        #expect(data.train.count == 4 && data.eval.map(\.id) == ["train-000004", "train-000005"])
+        let epoch0 = try (0..<4).map { try data.trainSample(index: $0).id }
+        let epoch1 = try (4..<8).map { try data.trainSample(index: $0).id }
+        #expect(Set(epoch0) == Set(data.train.map(\.id)) && Set(epoch1) == Set(epoch0))
+        let again = try DatasetSampleSource.load(data: url, evalData: nil, evalCount: 2, encoder: source.encoder, seed: 1)
+        #expect(try (0..<8).map { try again.trainSample(index: $0).id } == epoch0 + epoch1)
+        // The record's tokens equal the world sample's (same tokenizers, same images).
+        #expect(try data.trainSample(index: 0).outputImage == (try source.trainSample(index: Int(epoch0[0].dropFirst(6)) ?? -1)).outputImage)
+    }
+}
