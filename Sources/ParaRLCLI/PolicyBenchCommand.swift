@@ -89,7 +89,7 @@ struct PolicyBenchCommand: ParsableCommand {
             optimizer.step(parameters: model.params.buffer, gradients: model.grads.buffer, lr: 1e-4)
             lastLoss = loss
         }
-        let seconds = median(repeats) { step() }
+        let seconds = timeIt(repeats: max(1, repeats), minSeconds: 0) { step() }
         let tc = policy.config.transformer
         let body = tc.forwardFLOPs(tokens: b * t, t: t, headRows: 0, headColumns: 0)
         let headFLOPs = 2 * Double(dModel) * (Double(text.rows.count * vocabulary.textSlice.count) + Double(img.rows.count * codebook))
@@ -109,25 +109,13 @@ struct PolicyBenchCommand: ParsableCommand {
         }
     }
 
-    /// Median wall time of `repeats` runs after one warm-up run.
-    func median(_ repeats: Int, _ body: () -> Void) -> Double {
-        body()
-        var times: [Double] = []
-        for _ in 0..<max(1, repeats) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        return times.sorted()[times.count / 2]
-    }
-
     /// The best GFLOP/s of the backend on the step's own matmul shapes (N×C·C×C, N×C·C×H, N×H·H×C).
     func bestSGEMM(n: Int) -> Double {
         var best = 0.0
         for (k, m) in [(dModel, dModel), (dModel, mlp), (mlp, dModel)] {
             let a = [Float](repeating: 0.5, count: n * k), w = [Float](repeating: 0.25, count: m * k)
             var c = [Float](repeating: 0, count: n * m)
-            let s = median(3) { GEMM.sgemm(transB: true, m: n, n: m, k: k, a: a, lda: k, b: w, ldb: k, c: &c, ldc: m) }
+            let s = timeIt(repeats: 3, minSeconds: 0) { GEMM.sgemm(transB: true, m: n, n: m, k: k, a: a, lda: k, b: w, ldb: k, c: &c, ldc: m) }
             best = max(best, 2 * Double(n * m * k) / s / 1e9)
         }
         return best
