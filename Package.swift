@@ -5,7 +5,8 @@ import PackageDescription
 let package = Package(
     name: "ParaRL",
     products: [
-        .library(name: "ParaRL", targets: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy"]),
+        .library(name: "ParaRL", targets: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy",
+                                           "ParaRLSampling", "ParaRLDistributed", "ParaRLTrainer", "ParaRLReport"]),
         .executable(name: "pararl", targets: ["ParaRLCLI"]),
     ],
     dependencies: [
@@ -36,8 +37,22 @@ let package = Package(
         .target(name: "ParaRLPolicy", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLStorage",
                                                     .product(name: "GRDB", package: "GRDB.swift"),
                                                     .product(name: "Yams", package: "Yams")]),
+        // Parallel text–image sampling with dual schedulers and exact trajectory records (DESIGN §3.4).
+        .target(name: "ParaRLSampling", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLPolicy"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        // Collectives for data-parallel training: single process or MPI (DESIGN §5).
+        .target(name: "ParaRLDistributed", dependencies: ["CMPIShim"]),
+        // ParaRL: rewards, advantages, diffusion-GRPO, the trainer loop and its rollout log (DESIGN §3.5–3.7, §4).
+        .target(name: "ParaRLTrainer", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy",
+                                                     "ParaRLSampling", "ParaRLStorage", "ParaRLDistributed",
+                                                     .product(name: "GRDB", package: "GRDB.swift"),
+                                                     .product(name: "Yams", package: "Yams")]),
+        // Reading rollout logs: inspect queries, exports and the HTML report.
+        .target(name: "ParaRLReport", dependencies: ["ParaRLStorage", "ParaRLWorld",
+                                                    .product(name: "GRDB", package: "GRDB.swift")]),
         .executableTarget(name: "ParaRLCLI",
-                          dependencies: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy", "CMPIShim", "CPNG",
+                          dependencies: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy",
+                                         "ParaRLSampling", "ParaRLDistributed", "ParaRLTrainer", "ParaRLReport", "CMPIShim", "CPNG",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/ParaRLCLI"),
 
@@ -48,6 +63,10 @@ let package = Package(
         .testTarget(name: "ParaRLCLIPTests", dependencies: ["ParaRLCLIP", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLPolicyTests", dependencies: ["ParaRLPolicy", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLStorageTests", dependencies: ["ParaRLStorage"]),
+        .testTarget(name: "ParaRLSamplingTests", dependencies: ["ParaRLSampling", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ParaRLDistributedTests", dependencies: ["ParaRLDistributed", "TestSupport"]),
+        .testTarget(name: "ParaRLTrainerTests", dependencies: ["ParaRLTrainer", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ParaRLReportTests", dependencies: ["ParaRLReport", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMPIShim", "CPNG"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,68 @@
+// The collective operations data-parallel training needs (DESIGN §5), behind one API with two implementations:
+// `SingleProcessCommunicator` (no MPI, no launcher) and the MPI one (Open MPI through the C shim).
+import Foundation
+
+public enum ReduceOperation: Sendable {
+    case sum
+    /// The sum divided by the number of ranks.
+    case mean
+}
+
+public protocol Communicator: AnyObject, Sendable {
+    /// This process's rank, 0..<size.
+    var rank: Int { get }
+    /// Number of ranks in the job.
+    var size: Int { get }
+    /// Blocks until every rank has reached it.
+    func barrier() throws
+    /// Overwrites `buffer` on every rank with rank `root`'s contents (same count on every rank).
+    func broadcast(_ buffer: inout [Float], root: Int) throws
+    func broadcast(_ buffer: inout [Double], root: Int) throws
+    func broadcast(_ data: inout Data, root: Int) throws
+    /// Element-wise reduction over ranks, in place, with a reduction order that is fixed for a given size
+    /// (so repeated runs give identical bits).
+    func allreduce(_ buffer: inout [Float], _ op: ReduceOperation) throws
+    func allreduce(_ buffer: inout [Double], _ op: ReduceOperation) throws
+    /// Every rank's `data`, in rank order, on `root` (other ranks get an empty array).
+    func gather(_ data: Data, root: Int) throws -> [Data]
+    /// Ends the whole job with `message` and a non-zero exit (never returns).
+    func abort(_ message: String, code: Int32) -> Never
+}
+
+extension Communicator {
+    public var isRoot: Bool { rank == 0 }
+}
+
+/// One process: every collective is the identity.
+public final class SingleProcessCommunicator: Communicator {
+    public init() {}
+    public var rank: Int { 0 }
+    public var size: Int { 1 }
+    public func barrier() throws {}
+    public func broadcast(_ buffer: inout [Float], root: Int) throws { try Self.check(root) }
+    public func broadcast(_ buffer: inout [Double], root: Int) throws { try Self.check(root) }
+    public func broadcast(_ data: inout Data, root: Int) throws { try Self.check(root) }
+    public func allreduce(_ buffer: inout [Float], _ op: ReduceOperation) throws {}
+    public func allreduce(_ buffer: inout [Double], _ op: ReduceOperation) throws {}
+    public func gather(_ data: Data, root: Int) throws -> [Data] { try Self.check(root); return [data] }
+    public func abort(_ message: String, code: Int32) -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        exit(code)
+    }
+    static func check(_ root: Int) throws {
+        guard root == 0 else { throw CommunicatorError.invalidRoot(root, size: 1) }
+    }
+}
+
+public enum CommunicatorError: Error, CustomStringConvertible, Equatable {
+    case invalidRoot(Int, size: Int)
+    case mpi(operation: String, rank: Int, code: Int32, message: String)
+    case sizeMismatch(operation: String, rank: Int, reason: String)
+    public var description: String {
+        switch self {
+        case .invalidRoot(let r, let s): return "root rank \(r) is outside 0..<\(s)"
+        case .mpi(let op, let rank, let code, let m): return "rank \(rank): \(op) failed (MPI error \(code)): \(m)"
+        case .sizeMismatch(let op, let rank, let r): return "rank \(rank): \(op): \(r)"
+        }
+    }
+}

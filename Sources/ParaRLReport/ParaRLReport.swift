@@ -1,0 +1,1 @@
+// Reading rollout logs: `pararl inspect` queries and exports, and the self-contained HTML report.

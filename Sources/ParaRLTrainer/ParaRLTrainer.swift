@@ -1,0 +1,1 @@
+// ParaRL: trajectory-level RL of the parallel policy (DESIGN §3.5–3.7).
