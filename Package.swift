@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "ParaRLWorld", dependencies: ["ParaRLCore", "CPNG"]),
         .target(name: "ParaRLCLIP", dependencies: ["ParaRLCore", "ParaRLWorld", "CZlib",
                                                   .product(name: "Yams", package: "Yams")]),
-        .target(name: "ParaRLPolicy", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLStorage",
+        .target(name: "ParaRLPolicy", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLStorage", "ParaRLDistributed",
                                                     .product(name: "GRDB", package: "GRDB.swift"),
                                                     .product(name: "Yams", package: "Yams")]),
         // Parallel text–image sampling with dual schedulers and exact trajectory records (DESIGN §3.4).
