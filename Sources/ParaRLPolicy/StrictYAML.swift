@@ -1,14 +1,31 @@
 // Typed YAML configs with documented defaults (house rule 6): a file gives any subset of the keys, every
-// other key keeps its default, unknown keys and wrong types are errors naming the file, key and line.
+// other key keeps its default (also inside nested sections), unknown keys and wrong types are errors naming the
+// file, the dotted key path and the line; size, nesting depth and aliases are limited (DESIGN §8).
 import Foundation
 import Yams
+
+/// The keys a config mapping accepts, and which of them are nested sections with their own keys.
+public struct YAMLKeys: Sendable {
+    public var keys: [String]
+    public var sections: [String: YAMLKeys]
+    public init(_ keys: [String], sections: [String: YAMLKeys] = [:]) { self.keys = keys; self.sections = sections }
+}
 
 public enum StrictYAML {
     /// Largest config file read (DESIGN §8: YAML size limits).
     public static let maxBytes = 1 << 20
+    /// Deepest nesting of mappings and sequences accepted.
+    public static let maxDepth = 16
 
     /// Decodes `T` from the YAML mapping in `text`, over `defaults`; `allowed` are the valid top-level keys.
     public static func decode<T: Codable>(_ type: T.Type, from text: String, defaults: T, allowed: [String],
+                                          source: String) throws -> T {
+        try decode(type, from: text, defaults: defaults, keys: YAMLKeys(allowed), source: source)
+    }
+
+    /// Decodes `T` over `defaults` where `keys` describes every level: sections named there merge key by key with
+    /// their defaults and reject unknown keys too.
+    public static func decode<T: Codable>(_ type: T.Type, from text: String, defaults: T, keys: YAMLKeys,
                                           source: String) throws -> T {
         guard text.utf8.count <= maxBytes else {
             throw PolicyError.invalidConfig(file: source, key: "(file)", reason: "larger than \(maxBytes) bytes")
@@ -19,48 +36,100 @@ public enum StrictYAML {
         } catch {
             throw PolicyError.invalidConfig(file: source, key: "(file)", reason: "not valid YAML: \(error)")
         }
-        var pairs: [(Node, Node)] = []
-        let defaultNode = try Yams.compose(yaml: try YAMLEncoder().encode(defaults))
-        if case .mapping(let d)? = defaultNode { pairs = d.map { ($0.key, $0.value) } }
+        let defaultNode = try Yams.compose(yaml: try YAMLEncoder().encode(defaults)) ?? Node.mapping(Node.Mapping([]))
         var lines: [String: Int] = [:]
+        var merged = defaultNode
         if let root = parsed {
-            guard case .mapping(let user) = root else {
-                throw PolicyError.invalidConfig(file: source, key: "(file)", reason: "must be a mapping of keys to values")
-            }
-            for (k, v) in user {
-                guard let key = k.string else {
-                    throw PolicyError.invalidConfig(file: source, key: "(file)", reason: "keys must be strings", line: k.mark?.line)
-                }
-                guard allowed.contains(key) else { throw PolicyError.unknownKey(file: source, key: key, line: k.mark?.line) }
-                if case .alias = v { throw PolicyError.invalidConfig(file: source, key: key, reason: "aliases are not allowed", line: k.mark?.line) }
-                lines[key] = k.mark?.line
-                if let i = pairs.firstIndex(where: { $0.0.string == key }) { pairs[i].1 = v } else { pairs.append((k, v)) }
-            }
+            try checkShape(root, path: "", depth: 0, source: source)
+            merged = try merge(defaults: defaultNode, user: root, keys: keys, path: "", lines: &lines, source: source)
         }
         do {
-            return try YAMLDecoder().decode(T.self, from: Node.mapping(Node.Mapping(pairs)))
+            return try YAMLDecoder().decode(T.self, from: merged)
         } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.dataCorrupted(ctx) {
-            let key = ctx.codingPath.first?.stringValue ?? "(file)"
+            let key = dotted(ctx.codingPath)
             throw PolicyError.invalidConfig(file: source, key: key, reason: ctx.debugDescription, line: lines[key])
-        } catch let DecodingError.keyNotFound(k, _) {
-            throw PolicyError.missingKey(file: source, key: k.stringValue)
+        } catch let DecodingError.keyNotFound(k, ctx) {
+            throw PolicyError.missingKey(file: source, key: dotted(ctx.codingPath + [k]))
         } catch let DecodingError.valueNotFound(_, ctx) {
-            let key = ctx.codingPath.first?.stringValue ?? "(file)"
+            let key = dotted(ctx.codingPath)
             throw PolicyError.invalidConfig(file: source, key: key, reason: "needs a value", line: lines[key])
         }
     }
 
     /// Reads and decodes a config file.
     public static func load<T: Codable>(_ type: T.Type, url: URL, defaults: T, allowed: [String]) throws -> T {
+        try load(type, url: url, defaults: defaults, keys: YAMLKeys(allowed))
+    }
+
+    public static func load<T: Codable>(_ type: T.Type, url: URL, defaults: T, keys: YAMLKeys) throws -> T {
+        try decode(type, from: try read(url), defaults: defaults, keys: keys, source: url.path)
+    }
+
+    /// The text of a config file, refusing files over `maxBytes`.
+    public static func read(_ url: URL) throws -> String {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw PolicyError.io(path: url.path, reason: "cannot read the config file")
         }
         guard data.count <= maxBytes else {
             throw PolicyError.invalidConfig(file: url.path, key: "(file)", reason: "larger than \(maxBytes) bytes")
         }
-        return try decode(type, from: String(decoding: data, as: UTF8.self), defaults: defaults, allowed: allowed, source: url.path)
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The resolved config as YAML, keys in declaration order.
     public static func encode<T: Encodable>(_ value: T) throws -> String { try YAMLEncoder().encode(value) }
+
+    // MARK: Checks and merging
+
+    static func dotted(_ path: [CodingKey]) -> String {
+        path.isEmpty ? "(file)" : path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    /// No aliases anywhere, nesting at most `maxDepth`.
+    static func checkShape(_ node: Node, path: String, depth: Int, source: String) throws {
+        let key = path.isEmpty ? "(file)" : path
+        guard depth <= maxDepth else {
+            throw PolicyError.invalidConfig(file: source, key: key, reason: "nested deeper than \(maxDepth) levels", line: node.mark?.line)
+        }
+        switch node {
+        case .alias:
+            throw PolicyError.invalidConfig(file: source, key: key, reason: "aliases are not allowed", line: node.mark?.line)
+        case .mapping(let m):
+            for (k, v) in m { try checkShape(v, path: join(path, k.string ?? "?"), depth: depth + 1, source: source) }
+        case .sequence(let s):
+            for (i, v) in s.enumerated() { try checkShape(v, path: "\(key)[\(i)]", depth: depth + 1, source: source) }
+        case .scalar:
+            break
+        }
+    }
+
+    static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
+
+    /// `user` over `defaults`, key by key, recursing into the sections `keys` names.
+    static func merge(defaults: Node, user: Node, keys: YAMLKeys, path: String, lines: inout [String: Int],
+                      source: String) throws -> Node {
+        guard case .mapping(let given) = user else {
+            throw PolicyError.invalidConfig(file: source, key: path.isEmpty ? "(file)" : path,
+                                            reason: "must be a mapping of keys to values", line: user.mark?.line)
+        }
+        var pairs: [(Node, Node)] = []
+        if case .mapping(let d) = defaults { pairs = d.map { ($0.key, $0.value) } }
+        for (k, v) in given {
+            guard let name = k.string else {
+                throw PolicyError.invalidConfig(file: source, key: path.isEmpty ? "(file)" : path, reason: "keys must be strings",
+                                                line: k.mark?.line)
+            }
+            let full = join(path, name)
+            guard keys.keys.contains(name) else { throw PolicyError.unknownKey(file: source, key: full, line: k.mark?.line) }
+            lines[full] = k.mark?.line
+            let index = pairs.firstIndex(where: { $0.0.string == name })
+            var value = v
+            if let section = keys.sections[name], case .mapping = v {
+                let base = index.map { pairs[$0].1 } ?? Node.mapping(Node.Mapping([]))
+                value = try merge(defaults: base, user: v, keys: section, path: full, lines: &lines, source: source)
+            }
+            if let index { pairs[index].1 = value } else { pairs.append((k, value)) }
+        }
+        return Node.mapping(Node.Mapping(pairs))
+    }
 }
