@@ -1,0 +1,102 @@
+// Everything needed to sample a trained policy, found from one checkpoint folder: the policy, the sequence layout its
+// SFT run used (sft_config.yaml), the unified vocabulary, and the text and image tokenizers of the run; plus the
+// conversions between world tasks, prompts, rollouts, text and pictures.
+import Foundation
+import ParaRLCore
+import ParaRLPolicy
+import ParaRLWorld
+
+public struct PolicyBundle {
+    public let policy: Policy
+    public let layout: SequenceLayout
+    public let vocabulary: UnifiedVocabulary
+    public let encoder: SampleEncoder
+    public let checkpoint: URL
+
+    public init(policy: Policy, layout: SequenceLayout, vocabulary: UnifiedVocabulary, encoder: SampleEncoder, checkpoint: URL) {
+        self.policy = policy; self.layout = layout; self.vocabulary = vocabulary; self.encoder = encoder; self.checkpoint = checkpoint
+    }
+
+    /// Loads a checkpoint folder (e.g. runs/sft-tiny/step-00000400 or RUN/checkpoints/step-N): config.json and
+    /// model.safetensors, the layout from its sft_config.yaml (instruction_length, text_length, text_filler; N from the
+    /// image tokenizer), and the tokenizers at the paths sft_config.yaml records or, when those are gone, in the run's
+    /// `tokenizer/` folder next to the checkpoint (`CKPT/../tokenizer`, `CKPT/../../tokenizer`).
+    public static func load(checkpoint: URL) throws -> PolicyBundle {
+        let fm = FileManager.default
+        let configURL = checkpoint.appendingPathComponent(SFTCheckpoint.configFile)
+        guard fm.fileExists(atPath: checkpoint.appendingPathComponent("config.json").path) else {
+            throw SamplingError.missingFile(what: "policy config.json", tried: [checkpoint.appendingPathComponent("config.json").path])
+        }
+        guard fm.fileExists(atPath: configURL.path) else {
+            throw SamplingError.missingFile(what: "SFT config recording the sequence layout", tried: [configURL.path])
+        }
+        let sft = try SFTConfig.load(configURL)
+        let policy = try Policy.load(directory: checkpoint)
+        let vocabulary = try policy.vocabulary()
+        let folders = [checkpoint.deletingLastPathComponent(), checkpoint.deletingLastPathComponent().deletingLastPathComponent()]
+            .map { $0.appendingPathComponent(SFTRun.tokenizerFolder) }
+        func locate(_ recorded: String, file: String, what: String) throws -> URL {
+            var tried: [String] = []
+            let recordedURL = URL(fileURLWithPath: recorded.hasPrefix("/") ? recorded : checkpoint.appendingPathComponent(recorded).path)
+            for url in [recordedURL] + folders.map({ $0.appendingPathComponent(file) }) {
+                tried.append(url.path)
+                if fm.fileExists(atPath: url.path) { return url }
+            }
+            throw SamplingError.missingFile(what: what, tried: tried)
+        }
+        let vq = try PatchVQ.load(from: try locate(sft.imageTokenizer, file: SFTRun.imageTokenizerFile, what: "image tokenizer"))
+        let text = sft.textVocabulary == "world" ? TextTokenizer.world()
+            : try TextTokenizer.load(from: try locate(sft.textVocabulary, file: SFTRun.textVocabularyFile, what: "text vocabulary"))
+        guard vocabulary.textCount == text.count, vocabulary.codebookSize == vq.codeCount else {
+            throw SamplingError.invalidInput("\(checkpoint.path): the policy's vocabulary (\(vocabulary.textCount) text ids, \(vocabulary.codebookSize) codes) "
+                                             + "does not match the tokenizers (\(text.count) text ids, \(vq.codeCount) codes)")
+        }
+        let layout = SequenceLayout(instructionLength: sft.instructionLength, textLength: sft.textLength,
+                                    imageCodes: vq.codesPerImage, filler: sft.textFiller)
+        return PolicyBundle(policy: policy, layout: layout, vocabulary: vocabulary, encoder: SampleEncoder(text: text, image: vq),
+                            checkpoint: checkpoint)
+    }
+
+    /// A sampler over this policy, the partial-text placeholder word resolved in the text vocabulary.
+    public func sampler(config: SamplerConfig) throws -> ParallelSampler {
+        let word = config.partialTextPlaceholder
+        let id = encoder.text.id(of: word)
+        guard word == TextTokenizer.unknownToken || id != encoder.text.unknownID else {
+            throw PolicyError.invalidConfig(file: "(sampler config)", key: "partial_text_placeholder",
+                                            reason: "\"\(word)\" is not in the text vocabulary")
+        }
+        return try ParallelSampler(policy: policy, layout: layout, config: config, placeholderTextID: id)
+    }
+
+    /// The prompt of a world task (its outputs are filled from the target too, for reference).
+    public func prompt(_ task: WorldTask) throws -> PolicySample {
+        try encoder.sample(task, renderer: SceneRenderer(imageSize: encoder.image.imageWidth))
+    }
+
+    /// A prompt from an instruction and an optional input image (an editing task when given).
+    public func prompt(instruction: String, image: RGBImage?, id: String = "prompt") throws -> PolicySample {
+        PolicySample(id: id, kind: image == nil ? .generate : .edit, instruction: encoder.text.encode(instruction),
+                     inputImage: try image.map { try encoder.image.encode($0) }, reasoning: [],
+                     outputImage: Array(repeating: 0, count: layout.imageCodes))
+    }
+
+    /// The conditional sequence and its unconditional variants (input image dropped; instruction → `<|uncond|>`).
+    public func sequences(_ prompt: PolicySample) throws
+        -> (conditional: PolicySequence, unconditionalImage: PolicySequence, unconditionalText: PolicySequence) {
+        let b = try SequenceBuilder(layout: layout, vocabulary: vocabulary)
+        var p = prompt
+        p.reasoning = []
+        p.outputImage = Array(repeating: 0, count: layout.imageCodes)
+        return (try b.build(p), try b.build(p, dropInputImage: true), try b.build(p, dropInstruction: true))
+    }
+
+    /// Reasoning text (decoded up to `<|eos|>`) and image of a rollout.
+    public func decode(_ rollout: Rollout) throws -> (reasoning: String, image: RGBImage) {
+        (encoder.text.decode(rollout.finalTextIDs), try encoder.image.decode(rollout.finalImageCodes))
+    }
+
+    /// Text and image of a partial output.
+    public func decode(_ partial: PartialOutput) throws -> (text: String, image: RGBImage) {
+        (encoder.text.decode(partial.textIDs), try encoder.image.decode(partial.imageCodes))
+    }
+}
