@@ -1,0 +1,412 @@
+// The ParaRL rollout log (DESIGN §4): one SQLite database per run, WAL, one transaction per training step,
+// every row keyed by (run, step, group, rollout[, t]) so a resumed run never duplicates or loses rows.
+import Foundation
+import GRDB
+
+public enum RolloutLogError: Error, CustomStringConvertible {
+    case missing(path: String)
+    case notARolloutLog(path: String)
+    case invalidCommit(path: String, runID: String, step: Int, reason: String)
+    case database(path: String, operation: String, reason: String)
+    case corruptRow(path: String, table: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let p): return "\(p): no such rollout log"
+        case .notARolloutLog(let p):
+            return "\(p): not a ParaRL rollout log (the \"\(RolloutLog.schemaVersion)\" schema is missing)"
+        case .invalidCommit(let p, let r, let s, let why): return "\(p): cannot commit step \(s) of run \(r): \(why)"
+        case .database(let p, let op, let why): return "\(p): \(op) failed: \(why)"
+        case .corruptRow(let p, let t, let why): return "\(p): unreadable row in table \(t): \(why)"
+        }
+    }
+}
+
+/// The rollout log of one or more runs. Writes come from rank 0 only.
+///
+/// Keys and repeats: `runs` is keyed by run id and `recordRun` ignores a repeat (a resumed run keeps its original
+/// row). `commitStep` first deletes everything the log holds for (run, step) — step row, groups, rollouts,
+/// snapshots — and then inserts the new rows, all in one transaction: committing a step twice replaces it
+/// (INSERT OR REPLACE at step granularity), so a bit-exact resume rewrites identical rows and never duplicates
+/// them, while two rows with the same key inside one commit are an error that leaves the log untouched.
+/// Evaluations (run, step, scope) and checkpoints (run, step) are INSERT OR REPLACE.
+/// Doubles that are not finite are stored as NULL (SQLite has no NaN) and read back as NaN.
+public final class RolloutLog: Sendable {
+    public static let fileName = "rollouts.sqlite"
+    public static let schemaVersion = "rollout-log-v1"
+
+    public let path: String
+    public let queue: DatabaseQueue
+
+    static let migrations = [
+        SchemaMigration(schemaVersion) { db in
+            try db.execute(sql: """
+                CREATE TABLE runs (
+                    run_id TEXT PRIMARY KEY NOT NULL,
+                    config_yaml TEXT NOT NULL,
+                    seed INTEGER NOT NULL,
+                    code_version TEXT NOT NULL,
+                    objective TEXT NOT NULL,
+                    sampled_steps INTEGER NOT NULL,
+                    clip_mu REAL NOT NULL,
+                    clip_sigma REAL NOT NULL,
+                    started_at TEXT NOT NULL,
+                    ended_at TEXT);
+                CREATE TABLE steps (
+                    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+                    step INTEGER NOT NULL,
+                    loss REAL, policy_loss REAL, kl REAL,
+                    reward_mean REAL, reward_std REAL, advantage_mean REAL, advantage_std REAL,
+                    clip_fraction_low REAL, clip_fraction_high REAL, frac_zero_std REAL,
+                    grad_norm REAL, lr REAL, skipped INTEGER NOT NULL, output_alignment REAL,
+                    seconds_rollout REAL, seconds_scoring REAL, seconds_update REAL, seconds_total REAL,
+                    PRIMARY KEY (run_id, step));
+                CREATE TABLE groups (
+                    run_id TEXT NOT NULL,
+                    step INTEGER NOT NULL,
+                    group_index INTEGER NOT NULL,
+                    task_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    instruction TEXT NOT NULL,
+                    input_image_png BLOB,
+                    sampled_steps TEXT NOT NULL,
+                    PRIMARY KEY (run_id, step, group_index),
+                    FOREIGN KEY (run_id, step) REFERENCES steps(run_id, step) ON DELETE CASCADE);
+                CREATE INDEX groups_by_task ON groups(task_id);
+                CREATE INDEX groups_by_category ON groups(run_id, category);
+                CREATE TABLE rollouts (
+                    run_id TEXT NOT NULL,
+                    step INTEGER NOT NULL,
+                    group_index INTEGER NOT NULL,
+                    rollout_index INTEGER NOT NULL,
+                    final_text TEXT NOT NULL,
+                    final_image_png BLOB NOT NULL,
+                    trajectory BLOB NOT NULL,
+                    sampler_seed INTEGER NOT NULL,
+                    PRIMARY KEY (run_id, step, group_index, rollout_index),
+                    FOREIGN KEY (run_id, step, group_index) REFERENCES groups(run_id, step, group_index) ON DELETE CASCADE);
+                CREATE TABLE snapshots (
+                    run_id TEXT NOT NULL,
+                    step INTEGER NOT NULL,
+                    group_index INTEGER NOT NULL,
+                    rollout_index INTEGER NOT NULL,
+                    t INTEGER NOT NULL,
+                    partial_text TEXT NOT NULL,
+                    partial_image_png BLOB NOT NULL,
+                    clip_score REAL, reward REAL, advantage REAL,
+                    PRIMARY KEY (run_id, step, group_index, rollout_index, t),
+                    FOREIGN KEY (run_id, step, group_index, rollout_index)
+                        REFERENCES rollouts(run_id, step, group_index, rollout_index) ON DELETE CASCADE);
+                CREATE TABLE evaluations (
+                    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+                    step INTEGER NOT NULL,
+                    scope TEXT NOT NULL,
+                    tasks INTEGER NOT NULL,
+                    text_quality REAL, text_alignment REAL, image_consistency REAL, image_alignment REAL,
+                    image_quality REAL, output_alignment REAL, overall REAL,
+                    PRIMARY KEY (run_id, step, scope));
+                CREATE TABLE checkpoints (
+                    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+                    step INTEGER NOT NULL,
+                    path TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    PRIMARY KEY (run_id, step));
+                """)
+        },
+    ]
+
+    /// Opens (creating if needed) the log at `path` for writing, in WAL mode with the schema applied.
+    public init(path: String) throws {
+        self.path = path
+        queue = try RunDatabase(path: path, migrations: Self.migrations).queue
+    }
+
+    /// Opens an existing log read-only (for `inspect` and `report`): a missing file or a database that is not a
+    /// rollout log is an error naming the file; nothing is created or migrated.
+    public init(readingAt path: String) throws {
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else { throw RolloutLogError.missing(path: path) }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+            let applied = try queue.read { db -> Bool in
+                guard try db.tableExists("grdb_migrations") else { return false }
+                return try DatabaseMigrator().appliedIdentifiers(db).contains(Self.schemaVersion)
+            }
+            guard applied else { throw RolloutLogError.notARolloutLog(path: path) }
+        } catch let error as RolloutLogError {
+            throw error
+        } catch {
+            throw StorageError.cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    /// The journal mode SQLite reports (expected: "wal").
+    public func journalMode() throws -> String {
+        try read("reading the journal mode") { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    // MARK: Writing
+
+    /// Records a run; a repeat of the same run id (a resumed run) keeps the original row.
+    public func recordRun(_ run: RunRecord) throws {
+        try write("recording run \(run.runID)") { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO runs (run_id, config_yaml, seed, code_version, objective, sampled_steps,
+                    clip_mu, clip_sigma, started_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [run.runID, run.configYAML, Int64(bitPattern: run.seed), run.codeVersion, run.objective,
+                                 run.sampledSteps, run.clipMu, run.clipSigma, Self.timestamp(run.startedAt),
+                                 run.endedAt.map(Self.timestamp)])
+        }
+    }
+
+    /// Marks the run finished at `endedAt`.
+    public func finishRun(runID: String, endedAt: Date) throws {
+        try write("finishing run \(runID)") { db in
+            try db.execute(sql: "UPDATE runs SET ended_at = ? WHERE run_id = ?", arguments: [Self.timestamp(endedAt), runID])
+        }
+    }
+
+    /// Writes one training step — its metrics, groups, rollouts, snapshots and any evaluations — in one
+    /// transaction, replacing whatever the log held for (run, step). Every row must belong to `step.step`.
+    public func commitStep(runID: String, step: StepRecord, groups: [GroupRecord], rollouts: [RolloutRecord],
+                           snapshots: [SnapshotRecord], evaluations: [EvaluationRecord]) throws {
+        let n = step.step
+        func invalid(_ why: String) -> RolloutLogError { .invalidCommit(path: path, runID: runID, step: n, reason: why) }
+        if let g = groups.first(where: { $0.step != n }) { throw invalid("group \(g.group) is labelled step \(g.step)") }
+        if let r = rollouts.first(where: { $0.step != n }) { throw invalid("rollout \(r.group):\(r.rollout) is labelled step \(r.step)") }
+        if let s = snapshots.first(where: { $0.step != n }) {
+            throw invalid("snapshot \(s.group):\(s.rollout) t=\(s.t) is labelled step \(s.step)")
+        }
+        if let e = evaluations.first(where: { $0.step != n }) { throw invalid("evaluation \(e.scope) is labelled step \(e.step)") }
+        try write("committing step \(n) of run \(runID)") { db in
+            for table in ["snapshots", "rollouts", "groups", "steps"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ? AND step = ?", arguments: [runID, n])
+            }
+            try db.execute(sql: """
+                INSERT INTO steps (run_id, step, loss, policy_loss, kl, reward_mean, reward_std, advantage_mean,
+                    advantage_std, clip_fraction_low, clip_fraction_high, frac_zero_std, grad_norm, lr, skipped,
+                    output_alignment, seconds_rollout, seconds_scoring, seconds_update, seconds_total)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: StatementArguments(Self.stepValues(runID: runID, step)))
+            for g in groups {
+                try db.execute(sql: """
+                    INSERT INTO groups (run_id, step, group_index, task_id, kind, category, instruction, input_image_png,
+                        sampled_steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [runID, n, g.group, g.taskID, g.kind, g.category, g.instruction, g.inputImagePNG,
+                                     Self.jsonArray(g.sampledSteps)])
+            }
+            for r in rollouts {
+                try db.execute(sql: """
+                    INSERT INTO rollouts (run_id, step, group_index, rollout_index, final_text, final_image_png,
+                        trajectory, sampler_seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [runID, n, r.group, r.rollout, r.finalText, r.finalImagePNG, r.trajectory,
+                                     Int64(bitPattern: r.samplerSeed)])
+            }
+            for s in snapshots {
+                try db.execute(sql: """
+                    INSERT INTO snapshots (run_id, step, group_index, rollout_index, t, partial_text, partial_image_png,
+                        clip_score, reward, advantage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [runID, n, s.group, s.rollout, s.t, s.partialText, s.partialImagePNG,
+                                     Self.real(s.clipScore), Self.real(s.reward), Self.real(s.advantage)])
+            }
+            try Self.insertEvaluations(db, runID: runID, evaluations)
+        }
+    }
+
+    /// Records evaluations outside a step commit (e.g. the starting checkpoint at step 0), replacing any with the
+    /// same (run, step, scope).
+    public func recordEvaluations(runID: String, _ evaluations: [EvaluationRecord]) throws {
+        try write("recording evaluations of run \(runID)") { db in try Self.insertEvaluations(db, runID: runID, evaluations) }
+    }
+
+    /// Records a complete checkpoint, replacing any row for the same (run, step).
+    public func recordCheckpoint(runID: String, _ checkpoint: CheckpointRecord) throws {
+        try write("recording the checkpoint of step \(checkpoint.step) of run \(runID)") { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO checkpoints (run_id, step, path, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [runID, checkpoint.step, checkpoint.path, Self.timestamp(checkpoint.createdAt)])
+        }
+    }
+
+    /// Deletes every row of `runID` from steps after `step` (steps, groups, rollouts, snapshots, evaluations,
+    /// checkpoints): a resume from the checkpoint of `step` rewrites them.
+    public func discardSteps(runID: String, after step: Int) throws {
+        try write("discarding the steps of run \(runID) after \(step)") { db in
+            for table in ["snapshots", "rollouts", "groups", "steps", "evaluations", "checkpoints"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ? AND step > ?", arguments: [runID, step])
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    /// Every run, in the order they started.
+    public func runs() throws -> [RunRecord] {
+        try read("reading runs") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY started_at, run_id").map { row in
+                RunRecord(runID: row["run_id"], configYAML: row["config_yaml"], seed: UInt64(bitPattern: row["seed"]),
+                          codeVersion: row["code_version"], objective: row["objective"], sampledSteps: row["sampled_steps"],
+                          clipMu: row["clip_mu"], clipSigma: row["clip_sigma"],
+                          startedAt: try self.date(row["started_at"], table: "runs"),
+                          endedAt: try (row["ended_at"] as String?).map { try self.date($0, table: "runs") })
+            }
+        }
+    }
+
+    /// The steps of a run in order.
+    public func steps(runID: String) throws -> [StepRecord] {
+        try read("reading the steps of run \(runID)") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM steps WHERE run_id = ? ORDER BY step", arguments: [runID]).map { row in
+                func d(_ c: String) -> Double { Self.double(row[c]) }
+                return StepRecord(step: row["step"], loss: d("loss"), policyLoss: d("policy_loss"), kl: d("kl"),
+                                  rewardMean: d("reward_mean"), rewardStd: d("reward_std"),
+                                  advantageMean: d("advantage_mean"), advantageStd: d("advantage_std"),
+                                  clipFractionLow: d("clip_fraction_low"), clipFractionHigh: d("clip_fraction_high"),
+                                  fracZeroStd: d("frac_zero_std"), gradNorm: d("grad_norm"), lr: d("lr"),
+                                  skipped: (row["skipped"] as Int) != 0, outputAlignment: d("output_alignment"),
+                                  secondsRollout: d("seconds_rollout"), secondsScoring: d("seconds_scoring"),
+                                  secondsUpdate: d("seconds_update"), secondsTotal: d("seconds_total"))
+            }
+        }
+    }
+
+    /// The groups of a step (all steps when `step` is nil), ordered by step and group.
+    public func groups(runID: String, step: Int? = nil) throws -> [GroupRecord] {
+        try read("reading the groups of run \(runID)") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM groups WHERE run_id = ? AND (?2 IS NULL OR step = ?2) ORDER BY step, group_index
+                """, arguments: [runID, step]).map { row in
+                GroupRecord(step: row["step"], group: row["group_index"], taskID: row["task_id"], kind: row["kind"],
+                            category: row["category"], instruction: row["instruction"], inputImagePNG: row["input_image_png"],
+                            sampledSteps: try self.intArray(row["sampled_steps"], table: "groups"))
+            }
+        }
+    }
+
+    /// The rollouts of a run, narrowed to a step and a group when given, ordered by key.
+    public func rollouts(runID: String, step: Int? = nil, group: Int? = nil) throws -> [RolloutRecord] {
+        try read("reading the rollouts of run \(runID)") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM rollouts WHERE run_id = ?1 AND (?2 IS NULL OR step = ?2) AND (?3 IS NULL OR group_index = ?3)
+                ORDER BY step, group_index, rollout_index
+                """, arguments: [runID, step, group]).map { row in
+                RolloutRecord(step: row["step"], group: row["group_index"], rollout: row["rollout_index"],
+                              finalText: row["final_text"], finalImagePNG: Self.blob(row["final_image_png"]),
+                              trajectory: Self.blob(row["trajectory"]), samplerSeed: UInt64(bitPattern: row["sampler_seed"]))
+            }
+        }
+    }
+
+    /// The snapshots of a run, narrowed to a step, group and rollout when given, ordered by key then t.
+    public func snapshots(runID: String, step: Int? = nil, group: Int? = nil, rollout: Int? = nil) throws -> [SnapshotRecord] {
+        try read("reading the snapshots of run \(runID)") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM snapshots WHERE run_id = ?1 AND (?2 IS NULL OR step = ?2) AND (?3 IS NULL OR group_index = ?3)
+                    AND (?4 IS NULL OR rollout_index = ?4)
+                ORDER BY step, group_index, rollout_index, t
+                """, arguments: [runID, step, group, rollout]).map { row in
+                SnapshotRecord(step: row["step"], group: row["group_index"], rollout: row["rollout_index"], t: row["t"],
+                               partialText: row["partial_text"], partialImagePNG: Self.blob(row["partial_image_png"]),
+                               clipScore: Self.double(row["clip_score"]), reward: Self.double(row["reward"]),
+                               advantage: Self.double(row["advantage"]))
+            }
+        }
+    }
+
+    /// The evaluations of a run, ordered by step and scope.
+    public func evaluations(runID: String) throws -> [EvaluationRecord] {
+        try read("reading the evaluations of run \(runID)") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM evaluations WHERE run_id = ? ORDER BY step, scope", arguments: [runID]).map { row in
+                func d(_ c: String) -> Double { Self.double(row[c]) }
+                return EvaluationRecord(step: row["step"], scope: row["scope"], tasks: row["tasks"], textQuality: d("text_quality"),
+                                        textAlignment: d("text_alignment"), imageConsistency: row["image_consistency"],
+                                        imageAlignment: d("image_alignment"), imageQuality: d("image_quality"),
+                                        outputAlignment: d("output_alignment"), overall: d("overall"))
+            }
+        }
+    }
+
+    /// The checkpoints of a run, ordered by step.
+    public func checkpoints(runID: String) throws -> [CheckpointRecord] {
+        try read("reading the checkpoints of run \(runID)") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step", arguments: [runID]).map { row in
+                CheckpointRecord(step: row["step"], path: row["path"], createdAt: try self.date(row["created_at"], table: "checkpoints"))
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    func write<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.write(body)
+        } catch let error as RolloutLogError {
+            throw error
+        } catch {
+            throw RolloutLogError.database(path: path, operation: operation, reason: "\(error)")
+        }
+    }
+
+    func read<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.read(body)
+        } catch let error as RolloutLogError {
+            throw error
+        } catch {
+            throw RolloutLogError.database(path: path, operation: operation, reason: "\(error)")
+        }
+    }
+
+    static func insertEvaluations(_ db: Database, runID: String, _ evaluations: [EvaluationRecord]) throws {
+        for e in evaluations {
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO evaluations (run_id, step, scope, tasks, text_quality, text_alignment,
+                    image_consistency, image_alignment, image_quality, output_alignment, overall)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [runID, e.step, e.scope, e.tasks, real(e.textQuality), real(e.textAlignment),
+                                 e.imageConsistency.map(real), real(e.imageAlignment), real(e.imageQuality),
+                                 real(e.outputAlignment), real(e.overall)])
+        }
+    }
+
+    static func stepValues(runID: String, _ s: StepRecord) -> [(any DatabaseValueConvertible)?] {
+        let metrics = [s.loss, s.policyLoss, s.kl, s.rewardMean, s.rewardStd, s.advantageMean, s.advantageStd,
+                       s.clipFractionLow, s.clipFractionHigh, s.fracZeroStd, s.gradNorm, s.lr].map(real)
+        let timings = [s.outputAlignment, s.secondsRollout, s.secondsScoring, s.secondsUpdate, s.secondsTotal].map(real)
+        return [runID, s.step] + metrics + [s.skipped ? 1 : 0] + timings
+    }
+
+    /// A finite double, or NULL.
+    static func real(_ x: Double) -> DatabaseValue { x.isFinite ? x.databaseValue : .null }
+    static func double(_ x: Double?) -> Double { x ?? .nan }
+    static func blob(_ x: Data?) -> Data { x ?? Data() }
+
+    /// S as JSON text, e.g. `[3,7,12]`, so `sqlite3` shows it and `json_each` can expand it.
+    static func jsonArray(_ xs: [Int]) -> String { "[" + xs.map(String.init).joined(separator: ",") + "]" }
+
+    func intArray(_ text: String, table: String) throws -> [Int] {
+        guard let data = text.data(using: .utf8), let xs = try? JSONDecoder().decode([Int].self, from: data) else {
+            throw RolloutLogError.corruptRow(path: path, table: table, reason: "sampled_steps is not a JSON array of integers: \(text)")
+        }
+        return xs
+    }
+
+    /// Times are UTC ISO 8601 with milliseconds (`2026-11-27T12:30:11.250Z`), which SQLite's date functions read.
+    static func timestamp(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: date)
+    }
+
+    func date(_ text: String, table: String) throws -> Date {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let d = f.date(from: text) else {
+            throw RolloutLogError.corruptRow(path: path, table: table, reason: "unreadable time \(text)")
+        }
+        return d
+    }
+}
