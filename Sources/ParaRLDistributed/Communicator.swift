@@ -27,10 +27,37 @@ public protocol Communicator: AnyObject, Sendable {
     func gather(_ data: Data, root: Int) throws -> [Data]
     /// Ends the whole job with `message` and a non-zero exit (never returns).
     func abort(_ message: String, code: Int32) -> Never
+
+    /// `allreduce` and `broadcast` on memory the caller owns (parameter and gradient arenas), without copies.
+    func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ op: ReduceOperation) throws
+    func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws
+    /// Ends the communicator's use at a normal exit (MPI_Finalize); every rank calls it once, last.
+    func finalize()
 }
 
 extension Communicator {
     public var isRoot: Bool { rank == 0 }
+
+    public func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ op: ReduceOperation) throws {
+        var copy = Array(buffer)
+        try allreduce(&copy, op)
+        copy.withUnsafeBufferPointer { src in _ = buffer.update(fromContentsOf: src) }
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {
+        var copy = Array(buffer)
+        try broadcast(&copy, root: root)
+        copy.withUnsafeBufferPointer { src in _ = buffer.update(fromContentsOf: src) }
+    }
+
+    public func finalize() {}
+
+    /// `values` summed over ranks in rank order (for metrics: counts and sums in Double are exact or fixed-order).
+    public func sum(_ values: [Double]) throws -> [Double] {
+        var v = values
+        try allreduce(&v, .sum)
+        return v
+    }
 }
 
 /// One process: every collective is the identity.
@@ -45,6 +72,8 @@ public final class SingleProcessCommunicator: Communicator {
     public func allreduce(_ buffer: inout [Float], _ op: ReduceOperation) throws {}
     public func allreduce(_ buffer: inout [Double], _ op: ReduceOperation) throws {}
     public func gather(_ data: Data, root: Int) throws -> [Data] { try Self.check(root); return [data] }
+    public func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ op: ReduceOperation) throws {}
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws { try Self.check(root) }
     public func abort(_ message: String, code: Int32) -> Never {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
         exit(code)
@@ -58,11 +87,14 @@ public enum CommunicatorError: Error, CustomStringConvertible, Equatable {
     case invalidRoot(Int, size: Int)
     case mpi(operation: String, rank: Int, code: Int32, message: String)
     case sizeMismatch(operation: String, rank: Int, reason: String)
+    /// MPI could not be started (MPI_Init_thread failed or lacks the thread level the trainer needs).
+    case unavailable(String)
     public var description: String {
         switch self {
         case .invalidRoot(let r, let s): return "root rank \(r) is outside 0..<\(s)"
         case .mpi(let op, let rank, let code, let m): return "rank \(rank): \(op) failed (MPI error \(code)): \(m)"
         case .sizeMismatch(let op, let rank, let r): return "rank \(rank): \(op): \(r)"
+        case .unavailable(let m): return "MPI is unavailable: \(m)"
         }
     }
 }

@@ -12,7 +12,8 @@ public struct SFTTrainerState: Codable, Equatable, Sendable {
     public var step: Int
     /// Index of the next training sample.
     public var dataPosition: Int
-    /// The masking / condition-dropout stream.
+    /// The root of the per-sample masking / condition-dropout streams (sample i draws from its `split(i)`; only
+    /// the key matters, so checkpoints that stored an advanced position resume the same way).
     public var maskStream: RandomStream.State
     enum CodingKeys: String, CodingKey {
         case format, step, dataPosition = "data_position", maskStream = "mask_stream"

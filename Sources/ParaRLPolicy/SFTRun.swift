@@ -1,7 +1,10 @@
 // Starting and resuming an SFT run folder: paths resolved against the config file, tokenizers copied into
 // the run (`tokenizer/`), the resolved config stored as `config.yaml`, the policy initialised or loaded.
+// In a data-parallel run every rank calls these; rank 0 alone writes, and the ranks read the config and
+// tokenizers from the same paths (a shared file system or identical copies), the weights come from rank 0.
 import Foundation
 import ParaRLCore
+import ParaRLDistributed
 import ParaRLWorld
 
 public enum SFTRun {
@@ -15,9 +18,10 @@ public enum SFTRun {
     }
 
     /// A new run in `runDirectory` (which must not hold checkpoints yet) from `config` read from `configURL`.
-    public static func start(config original: SFTConfig, configURL: URL, runDirectory: URL, codeVersion: String = "") throws -> SFTTrainer {
-        let base = configURL.deletingLastPathComponent()
-        if !(try SFTCheckpoint.completed(runDirectory: runDirectory)).isEmpty {
+    public static func start(config original: SFTConfig, configURL: URL, runDirectory: URL, codeVersion: String = "",
+                             communicator: any Communicator = SingleProcessCommunicator()) throws -> SFTTrainer {
+        let base = configURL.deletingLastPathComponent(), root = communicator.isRoot
+        if root, !(try SFTCheckpoint.completed(runDirectory: runDirectory)).isEmpty {
             throw PolicyError.invalidInput("\(runDirectory.path) already holds checkpoints: resume it with --resume or choose another folder")
         }
         var config = original
@@ -26,7 +30,7 @@ public enum SFTRun {
         config.model = modelURL.path
         let tokenizers = runDirectory.appendingPathComponent(tokenizerFolder)
         do {
-            try FileManager.default.createDirectory(at: tokenizers, withIntermediateDirectories: true)
+            if root { try FileManager.default.createDirectory(at: tokenizers, withIntermediateDirectories: true) }
         } catch {
             throw PolicyError.io(path: tokenizers.path, reason: "cannot create: \(error.localizedDescription)")
         }
@@ -40,14 +44,16 @@ public enum SFTRun {
             : try TextTokenizer.load(from: URL(fileURLWithPath: resolve(config.textVocabulary, against: base)))
         let vqCopy = tokenizers.appendingPathComponent(imageTokenizerFile)
         let textCopy = tokenizers.appendingPathComponent(textVocabularyFile)
-        try vq.save(to: vqCopy)
-        try text.save(to: textCopy)
+        if root {
+            try vq.save(to: vqCopy)
+            try text.save(to: textCopy)
+        }
         config.imageTokenizer = vqCopy.path
         config.textVocabulary = textCopy.path
         if config.data != "world" { config.data = resolve(config.data, against: base) }
         config.evalData = config.evalData.map { resolve($0, against: base) }
         config.initCheckpoint = config.initCheckpoint.map { resolve($0, against: base) }
-        try AtomicFile.write(Data(try StrictYAML.encode(config).utf8), to: runDirectory.appendingPathComponent(configFile))
+        if root { try AtomicFile.write(Data(try StrictYAML.encode(config).utf8), to: runDirectory.appendingPathComponent(configFile)) }
 
         let encoder = SampleEncoder(text: text, image: vq)
         let vocabulary = UnifiedVocabulary(textCount: text.count, codebookSize: vq.codeCount)
@@ -64,19 +70,27 @@ public enum SFTRun {
             policy.initialise(std: architecture.initStd, rng: &rng)
         }
         return try SFTTrainer(config: config, runDirectory: runDirectory, policy: policy,
-                              source: try source(config, encoder: encoder), imageCodes: vq.codesPerImage, codeVersion: codeVersion)
+                              source: try source(config, encoder: encoder), imageCodes: vq.codesPerImage, codeVersion: codeVersion,
+                              communicator: communicator)
     }
 
-    /// Continues the run in `runDirectory` from its newest complete checkpoint.
-    public static func resume(runDirectory: URL, codeVersion: String = "") throws -> SFTTrainer {
+    /// Continues the run in `runDirectory` from its newest complete checkpoint (the one rank 0 finds: its path is
+    /// broadcast, so every rank builds the same architecture; the weights and state come from rank 0).
+    public static func resume(runDirectory: URL, codeVersion: String = "",
+                              communicator: any Communicator = SingleProcessCommunicator()) throws -> SFTTrainer {
         let config = try SFTConfig.load(runDirectory.appendingPathComponent(configFile))
         let vq = try PatchVQ.load(from: URL(fileURLWithPath: config.imageTokenizer))
         let text = try TextTokenizer.load(from: URL(fileURLWithPath: config.textVocabulary))
-        let checkpoint = try SFTTrainer.latestCheckpoint(runDirectory: runDirectory)
+        var checkpoint = communicator.isRoot ? try SFTTrainer.latestCheckpoint(runDirectory: runDirectory) : runDirectory
+        if communicator.size > 1 {
+            var path = Data(checkpoint.path.utf8)
+            try communicator.broadcast(&path, root: 0)
+            checkpoint = URL(fileURLWithPath: String(decoding: path, as: UTF8.self))
+        }
         let policy = try Policy(config: try PolicyModelConfig.load(directory: checkpoint))
         let encoder = SampleEncoder(text: text, image: vq)
         return try SFTTrainer(config: config, runDirectory: runDirectory, policy: policy, source: try source(config, encoder: encoder),
-                              imageCodes: vq.codesPerImage, resumeFrom: checkpoint, codeVersion: codeVersion)
+                              imageCodes: vq.codesPerImage, resumeFrom: checkpoint, codeVersion: codeVersion, communicator: communicator)
     }
 
     static func source(_ config: SFTConfig, encoder: SampleEncoder) throws -> any SFTSampleSource {

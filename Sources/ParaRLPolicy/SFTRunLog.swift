@@ -1,12 +1,14 @@
 // The SFT run's SQLite log (DESIGN §4): the resolved config, one row per training step, held-out
 // evaluations and checkpoints, keyed by step with INSERT OR REPLACE so a resumed run never duplicates rows.
+// Ranks other than 0 of a data-parallel run hold a disabled log with the same API that writes nothing.
 import Foundation
 import GRDB
 import ParaRLStorage
 
 public final class SFTRunLog: Sendable {
     public static let fileName = "run.sqlite"
-    public let database: RunDatabase
+    /// The database; nil for a disabled log.
+    public let database: RunDatabase?
 
     static let migrations = [
         SchemaMigration("sft-v1") { db in
@@ -30,17 +32,28 @@ public final class SFTRunLog: Sendable {
         database = try RunDatabase(path: path, migrations: Self.migrations)
     }
 
+    private init() { database = nil }
+
+    /// A log that records nothing and reads as empty (ranks other than 0).
+    public static func disabled() -> SFTRunLog { SFTRunLog() }
+
+    /// Runs `body` in a write transaction; nothing for a disabled log.
+    private func write(_ body: (Database) throws -> Void) throws {
+        guard let database else { return }
+        try database.queue.write(body)
+    }
+
     static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
 
     func recordRun(configYAML: String, modelConfigJSON: String, seed: UInt64, codeVersion: String) throws {
-        try database.queue.write { db in
+        try write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO sft_run VALUES (1, ?, ?, ?, ?, ?)",
                            arguments: [configYAML, modelConfigJSON, Int64(bitPattern: seed), codeVersion, Self.now()])
         }
     }
 
     func recordStep(_ s: SFTStepReport) throws {
-        try database.queue.write { db in
+        try write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO sft_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            arguments: [s.step, s.result.loss, s.result.textLoss, s.result.imageLoss, s.result.textAccuracy,
                                        s.result.imageAccuracy, s.result.textMasked, s.result.imageMasked,
@@ -49,7 +62,7 @@ public final class SFTRunLog: Sendable {
     }
 
     func recordEval(step: Int, _ r: SFTLossResult, samples: Int) throws {
-        try database.queue.write { db in
+        try write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO sft_evals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            arguments: [step, r.loss, r.textLoss, r.imageLoss, r.textAccuracy, r.imageAccuracy,
                                        r.textMasked, r.imageMasked, samples])
@@ -57,14 +70,15 @@ public final class SFTRunLog: Sendable {
     }
 
     func recordCheckpoint(step: Int, path: String) throws {
-        try database.queue.write { db in
+        try write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO sft_checkpoints VALUES (?, ?, ?)", arguments: [step, path, Self.now()])
         }
     }
 
     /// Held-out evaluations in step order: (step, text accuracy, image accuracy).
     public func evaluations() throws -> [(step: Int, textAccuracy: Double, imageAccuracy: Double)] {
-        try database.queue.read { db in
+        guard let database else { return [] }
+        return try database.queue.read { db in
             try Row.fetchAll(db, sql: "SELECT step, text_accuracy, image_accuracy FROM sft_evals ORDER BY step").map {
                 (step: $0["step"], textAccuracy: $0["text_accuracy"], imageAccuracy: $0["image_accuracy"])
             }
@@ -72,6 +86,7 @@ public final class SFTRunLog: Sendable {
     }
 
     public func stepCount() throws -> Int {
-        try database.queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sft_steps") ?? 0 }
+        guard let database else { return 0 }
+        return try database.queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sft_steps") ?? 0 }
     }
 }

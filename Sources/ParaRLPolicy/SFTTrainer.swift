@@ -2,9 +2,12 @@
 // image condition dropout, masking, the modality-weighted objective, global-norm clipping, AdamW on a
 // warm-up + cosine schedule; held-out loss and masked-token accuracy per modality, SQLite metrics, atomic
 // checkpoints, and resume that continues bit-exactly (all state is the weights, the AdamW moments, the step,
-// the data position and the masking stream).
+// the data position and the masking stream). Data-parallel over a `Communicator` (DESIGN §5): each rank
+// takes a fixed contiguous share of every batch, whose random draws come from (seed, global sample index),
+// so any number of ranks sees the same samples; gradients and metrics are summed in rank order.
 import Foundation
 import ParaRLCore
+import ParaRLDistributed
 
 /// One training step's numbers, for progress lines and the log.
 public struct SFTStepReport: Sendable {
@@ -25,6 +28,12 @@ public enum SFTEvent: Sendable {
     case checkpoint(step: Int, folder: URL)
 }
 
+/// A failure injected by the `PARARL_TEST_FAIL` test hook (see `SFTTrainer.failure`).
+public struct SFTInjectedFailure: Error, CustomStringConvertible, Equatable {
+    public var step: Int
+    public var description: String { "injected failure at step \(step) (test hook PARARL_TEST_FAIL)" }
+}
+
 public final class SFTTrainer {
     public let config: SFTConfig
     public let runDirectory: URL
@@ -41,21 +50,38 @@ public final class SFTTrainer {
     let evalSet: [PolicySample]
     public private(set) var step = 0
     public private(set) var dataPosition = 0
+    /// Root of the per-sample streams: sample i's t, condition dropout and mask come from `maskStream.split(i)`
+    /// (never advanced, kept in the trainer state for the key).
     var maskStream: RandomStream
+    public let communicator: any Communicator
+    /// This rank's samples of every batch: offsets into the B samples of a step.
+    public let share: Range<Int>
+    /// Test hook: throw `SFTInjectedFailure` in the middle of this step (after the backward pass, before the
+    /// gradient allreduce) on this rank. Set from `PARARL_TEST_FAIL=rank:step` by `pararl sft`.
+    public var failure: Int?
 
     /// A trainer over `policy` (already initialised or loaded) writing into `runDirectory`; with `resumeFrom`
     /// (a complete checkpoint folder) the weights, optimiser and trainer state are restored from it.
+    /// With a multi-rank `communicator`, every rank constructs the trainer; rank 0 alone reads the checkpoint,
+    /// writes the run folder and log, and its parameters, optimiser and state are broadcast to the others.
     public init(config: SFTConfig, runDirectory: URL, policy: Policy, source: any SFTSampleSource, imageCodes: Int,
-                resumeFrom checkpoint: URL? = nil, codeVersion: String = "") throws {
+                resumeFrom checkpoint: URL? = nil, codeVersion: String = "",
+                communicator: any Communicator = SingleProcessCommunicator()) throws {
         self.config = config
         self.runDirectory = runDirectory
         self.policy = policy
         self.source = source
+        self.communicator = communicator
+        guard config.batchSize >= communicator.size else {
+            throw PolicyError.invalidConfig(file: runDirectory.appendingPathComponent(SFTRun.configFile).path, key: "batch_size",
+                                            reason: "\(config.batchSize) samples cannot be shared by \(communicator.size) ranks (each needs at least one)")
+        }
+        share = Self.share(batch: config.batchSize, rank: communicator.rank, ranks: communicator.size)
         vocabulary = try policy.vocabulary()
         layout = SequenceLayout(instructionLength: config.instructionLength, textLength: config.textLength,
                                 imageCodes: imageCodes, filler: config.textFiller)
         builder = try SequenceBuilder(layout: layout, vocabulary: vocabulary)
-        loss = try SFTLoss(policy: policy, layout: layout, batch: config.batchSize)
+        loss = try SFTLoss(policy: policy, layout: layout, batch: share.count)
         let params = policy.model.params
         let groups = config.decayNormWeights ? [] : params.layout.entries.filter { $0.shape.count == 1 }.map {
             ParameterGroup($0.offset..<($0.offset + $0.count), weightDecay: 0)
@@ -67,22 +93,53 @@ public final class SFTTrainer {
         configYAML = try StrictYAML.encode(config)
         evalSet = try source.evalSamples(count: config.evalSamples)
         maskStream = RandomStream(seed: config.seed).split("sft-mask")
-        do {
-            try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw PolicyError.io(path: runDirectory.path, reason: "cannot create the run folder: \(error.localizedDescription)")
+        if communicator.isRoot {
+            do {
+                try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw PolicyError.io(path: runDirectory.path, reason: "cannot create the run folder: \(error.localizedDescription)")
+            }
+            log = try SFTRunLog(path: runDirectory.appendingPathComponent(SFTRunLog.fileName).path)
+            try log.recordRun(configYAML: configYAML, modelConfigJSON: String(decoding: try policy.config.jsonData(), as: UTF8.self),
+                              seed: config.seed, codeVersion: codeVersion)
+        } else {
+            log = SFTRunLog.disabled()
         }
-        log = try SFTRunLog(path: runDirectory.appendingPathComponent(SFTRunLog.fileName).path)
-        try log.recordRun(configYAML: configYAML, modelConfigJSON: String(decoding: try policy.config.jsonData(), as: UTF8.self),
-                          seed: config.seed, codeVersion: codeVersion)
-        if let checkpoint {
+        var state = SFTTrainerState(step: 0, dataPosition: 0, maskStream: maskStream.state)
+        if let checkpoint, communicator.isRoot {
             try policy.loadWeights(from: try SafetensorsCheckpoint.open(directory: checkpoint))
             try SFTCheckpoint.restoreOptimizer(optimizer, folder: checkpoint)
-            let state = try SFTCheckpoint.readState(checkpoint)
-            step = state.step
-            dataPosition = state.dataPosition
-            maskStream = RandomStream(state: state.maskStream)
+            state = try SFTCheckpoint.readState(checkpoint)
         }
+        if communicator.size > 1 { try synchroniseFromRoot(state: &state, optimizerToo: checkpoint != nil) }
+        step = state.step
+        dataPosition = state.dataPosition
+        maskStream = RandomStream(state: state.maskStream)
+    }
+
+    /// Rank `r` of `ranks` takes samples [⌊r·B/N⌋, ⌊(r+1)·B/N⌋) of every batch of B.
+    public static func share(batch: Int, rank: Int, ranks: Int) -> Range<Int> {
+        (rank * batch / ranks)..<((rank + 1) * batch / ranks)
+    }
+
+    /// Makes every rank hold rank 0's parameters (and, on resume, its AdamW moments and trainer state).
+    func synchroniseFromRoot(state: inout SFTTrainerState, optimizerToo: Bool) throws {
+        try communicator.broadcast(policy.model.params.buffer, root: 0)
+        var encoded = communicator.isRoot ? try JSONEncoder().encode(state) : Data()
+        try communicator.broadcast(&encoded, root: 0)
+        do {
+            state = try JSONDecoder().decode(SFTTrainerState.self, from: encoded)
+        } catch {
+            throw PolicyError.invalidInput("rank \(communicator.rank): the trainer state broadcast by rank 0 does not decode: \(error)")
+        }
+        guard optimizerToo else { return }
+        var moments = optimizer.state
+        try communicator.broadcast(&moments.expAvg, root: 0)
+        try communicator.broadcast(&moments.expAvgSq, root: 0)
+        var step = [Double(moments.step)]
+        try communicator.broadcast(&step, root: 0)
+        moments.step = Int(step[0])
+        try optimizer.restore(moments)
     }
 
     /// The newest complete checkpoint of a run folder.
@@ -93,21 +150,48 @@ public final class SFTTrainer {
         return last.url
     }
 
-    /// The B noised sequences of the next step; advances the data position and the masking stream.
+    /// This rank's noised sequences of the next step (its share of the B samples); advances the data position
+    /// by B. Sample i (global index) draws t, the condition dropouts and its mask from `maskStream.split(i)`.
     func nextBatch() throws -> (batch: [NoisedSequence], truncated: Int) {
         var batch: [NoisedSequence] = [], truncated = 0
-        for _ in 0..<config.batchSize {
-            let sample = try source.trainSample(index: dataPosition)
-            dataPosition += 1
-            let t = maskStream.uniform(above: config.tEpsilon, through: 1)
-            let dropInstruction = maskStream.uniform() < config.textConditionDropout
-            let dropInputImage = maskStream.uniform() < config.imageConditionDropout
+        for offset in share {
+            let index = dataPosition + offset
+            let sample = try source.trainSample(index: index)
+            var rng = maskStream.split(index)
+            let t = rng.uniform(above: config.tEpsilon, through: 1)
+            let dropInstruction = rng.uniform() < config.textConditionDropout
+            let dropInputImage = rng.uniform() < config.imageConditionDropout
             let sequence = try builder.build(sample, dropInstruction: dropInstruction,
                                              dropInputImage: dropInputImage && sample.inputImage != nil)
             if sequence.truncated { truncated += 1 }
-            batch.append(SFTObjective.noise(sequence, layout: layout, maskID: vocabulary.special.mask, t: t, rng: &maskStream))
+            batch.append(SFTObjective.noise(sequence, layout: layout, maskID: vocabulary.special.mask, t: t, rng: &rng))
         }
+        dataPosition += config.batchSize
         return (batch, truncated)
+    }
+
+    /// Sums the ranks' results in rank order: each rank's `loss` is the mean over its own samples, weighted
+    /// here by its share of the `total` samples; sums and counts add.
+    func reduce(_ r: SFTLossResult, samples: Int, of total: Int, extra: Int = 0) throws -> (SFTLossResult, Int) {
+        guard communicator.size > 1 else { return (r, extra) }
+        let v = try communicator.sum([r.loss * Double(samples) / Double(total), r.textCESum, r.imageCESum, Double(r.textMasked),
+                                      Double(r.imageMasked), Double(r.textCorrect), Double(r.imageCorrect), Double(extra)])
+        return (SFTLossResult(loss: v[0], textCESum: v[1], imageCESum: v[2], textMasked: Int(v[3]), imageMasked: Int(v[4]),
+                              textCorrect: Int(v[5]), imageCorrect: Int(v[6])), Int(v[7]))
+    }
+
+    /// Averages the ranks' gradients: each rank's gradient is the mean over its samples, so it is weighted by its
+    /// share of the batch and the weighted gradients are summed in rank order, in one flat buffer.
+    func reduceGradients() throws {
+        guard communicator.size > 1 else { return }
+        let grads = policy.model.grads.buffer
+        if share.count * communicator.size != config.batchSize {
+            let weight = Float(Double(share.count) / Double(config.batchSize))
+            for i in grads.indices { grads[i] *= weight }
+            try communicator.allreduce(grads, .sum)
+        } else {
+            try communicator.allreduce(grads, .mean)
+        }
     }
 
     /// Trains until `until` steps (default: the config's `steps`) are complete, reporting through `onEvent`;
@@ -117,16 +201,21 @@ public final class SFTTrainer {
         let target = min(until ?? config.steps, config.steps)
         let params = policy.model.params, grads = policy.model.grads
         let sessionStart = Date(), firstStep = step
+        let root = communicator.isRoot
         if step == 0 && config.evalEvery > 0 && target > 0 {  // the untrained reference point of the curve
             let r = try evaluate()
             try log.recordEval(step: 0, r, samples: evalSet.count)
-            onEvent(.evaluation(step: 0, result: r, samples: evalSet.count))
+            if root { onEvent(.evaluation(step: 0, result: r, samples: evalSet.count)) }
         }
         while step < target {
             let start = Date()
-            let (batch, truncated) = try nextBatch()
+            let (batch, localTruncated) = try nextBatch()
             grads.zero()
-            let result = try loss.run(batch, backward: true)
+            let local = try loss.run(batch, backward: true)
+            if failure == step + 1 { throw SFTInjectedFailure(step: step + 1) }
+            try reduceGradients()
+            let (result, truncated) = try reduce(local, samples: share.count, of: config.batchSize, extra: localTruncated)
+            // Every rank holds the same averaged gradient and metrics, so every rank takes the same decision.
             let norm = GradientClipping.clip(grads.buffer, maxNorm: config.gradClip)
             let lr = schedule.lr(step: step)
             let skipped = !norm.isFinite || !result.loss.isFinite
@@ -138,22 +227,26 @@ public final class SFTTrainer {
                                        truncated: truncated, seconds: Date().timeIntervalSince(start), stepsPerSecond: rate,
                                        etaSeconds: Double(config.steps - step) / max(rate, 1e-9))
             try log.recordStep(report)
-            onEvent(.step(report))
+            if root { onEvent(.step(report)) }
             if (config.evalEvery > 0 && step % config.evalEvery == 0) || step == config.steps {
                 let r = try evaluate()
                 try log.recordEval(step: step, r, samples: evalSet.count)
-                onEvent(.evaluation(step: step, result: r, samples: evalSet.count))
+                if root { onEvent(.evaluation(step: step, result: r, samples: evalSet.count)) }
             }
             if step % config.checkpointEvery == 0 || step == config.steps || step == target {
                 let folder = try saveCheckpoint()
-                onEvent(.checkpoint(step: step, folder: folder))
+                if root { onEvent(.checkpoint(step: step, folder: folder)) }
             }
         }
     }
 
-    /// Writes a checkpoint of the current state.
+    /// Writes a checkpoint of the current state (rank 0 only: the other ranks write nothing and get the folder
+    /// rank 0 writes; all ranks hold the same state).
     @discardableResult
     public func saveCheckpoint() throws -> URL {
+        guard communicator.isRoot else {
+            return runDirectory.appendingPathComponent(SFTCheckpoint.folderName).appendingPathComponent(SFTCheckpoint.name(step: step))
+        }
         let state = SFTTrainerState(step: step, dataPosition: dataPosition, maskStream: maskStream.state)
         let folder = try SFTCheckpoint.write(runDirectory: runDirectory, policy: policy, optimizer: optimizer, state: state,
                                              configYAML: configYAML, keep: config.keepCheckpoints)
@@ -162,23 +255,28 @@ public final class SFTTrainer {
     }
 
     /// Held-out loss and masked-token accuracy per modality: the fixed held-out samples, unguided (no condition
-    /// dropout), masked from a fixed stream so every evaluation sees the same t and masks.
+    /// dropout), held-out sample i masked from a fixed stream split by i, so every evaluation (and every rank
+    /// count) sees the same t and masks. Each rank evaluates its share of the samples; the results are summed.
     public func evaluate() throws -> SFTLossResult {
         let n = evalSet.count
-        let b = (1...min(config.batchSize, n)).last { n % $0 == 0 } ?? 1
-        let evalLoss = try SFTLoss(policy: policy, layout: layout, batch: b)
-        var rng = RandomStream(seed: config.seed).split("sft-eval")
+        let mine = Self.share(batch: n, rank: communicator.rank, ranks: communicator.size)
+        let root = RandomStream(seed: config.seed).split("sft-eval")
         var total = SFTLossResult.zero
-        for start in stride(from: 0, to: n, by: b) {
-            let batch = try evalSet[start..<(start + b)].map { sample -> NoisedSequence in
-                let t = rng.uniform(above: config.tEpsilon, through: 1)
-                return SFTObjective.noise(try builder.build(sample), layout: layout, maskID: vocabulary.special.mask, t: t, rng: &rng)
+        if !mine.isEmpty {
+            let b = (1...min(config.batchSize, mine.count)).last { mine.count % $0 == 0 } ?? 1
+            let evalLoss = try SFTLoss(policy: policy, layout: layout, batch: b)
+            for start in stride(from: mine.lowerBound, to: mine.upperBound, by: b) {
+                let batch = try (start..<(start + b)).map { i -> NoisedSequence in
+                    var rng = root.split(i)
+                    let t = rng.uniform(above: config.tEpsilon, through: 1)
+                    return SFTObjective.noise(try builder.build(evalSet[i]), layout: layout, maskID: vocabulary.special.mask, t: t, rng: &rng)
+                }
+                var r = try evalLoss.run(batch, backward: false)
+                r.loss *= Double(b) / Double(mine.count)  // mean over this rank's held-out samples
+                total.add(r)
             }
-            var r = try evalLoss.run(batch, backward: false)
-            r.loss *= Double(b) / Double(n)  // mean over all held-out samples
-            total.add(r)
         }
-        return total
+        return try reduce(total, samples: mine.count, of: n).0
     }
 }
 
