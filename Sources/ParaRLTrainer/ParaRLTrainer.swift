@@ -1,1 +1,439 @@
-// ParaRL: trajectory-level RL of the parallel policy (DESIGN §3.5–3.7).
+// The ParaRL trainer loop (DESIGN §3.5–3.7, §4, §5, §8): per step, the rollout phase (G rollouts per prompt, a fresh
+// S per group, partial outputs at t ∈ S, batched CLIP scores, Eq. 4 rewards, per-step group advantages), the
+// update phase (num_iterations diffusion-GRPO updates on the rebuilt states, k3 KL against the frozen reference,
+// gradient clipping, AdamW on warm-up + cosine), one rollout-log transaction, periodic judge evaluations and
+// atomic checkpoints. Rank-aware: rank r handles a fixed contiguous share of the groups; every random draw comes
+// from (seed, step, global group, rollout), so results do not depend on the number of ranks; gradients are
+// summed over ranks (the loss weights already divide by the global batch); rank 0 alone writes and prints.
+import Foundation
+import ParaRLCLIP
+import ParaRLCore
+import ParaRLDistributed
+import ParaRLPolicy
+import ParaRLSampling
+import ParaRLStorage
+import ParaRLWorld
+
+/// One training step's numbers for progress lines (the logged row plus what the line shows besides).
+public struct ParaRLStepReport: Sendable {
+    public var record: StepRecord
+    public var steps: Int
+    /// max |ρ − 1| at the first inner iteration (0 up to forward-pass rounding: π_old is the rollout policy).
+    public var firstIterationRatioDeviation: Double
+    public var stepsPerSecond: Double
+    public var etaSeconds: Double
+}
+
+public enum ParaRLEvent: Sendable {
+    case step(ParaRLStepReport)
+    case evaluation(step: Int, report: JudgeReport, seconds: Double)
+    case checkpoint(step: Int, folder: URL)
+}
+
+/// The test hook's failure (`PARARL_TEST_FAIL=rank:step`): thrown mid-step, after the backward pass.
+public struct ParaRLInjectedFailure: Error, CustomStringConvertible, Equatable {
+    public var step: Int
+    public var description: String { "injected failure at step \(step) (test hook PARARL_TEST_FAIL)" }
+}
+
+public final class ParaRLTrainer {
+    public let config: ParaRLConfig
+    public let runDirectory: URL
+    public let communicator: any Communicator
+    public let bundle: PolicyBundle
+    public var policy: Policy { bundle.policy }
+    /// The frozen KL reference (nil when β = 0: no reference pass at all).
+    public let reference: Policy?
+    public let calibration: CLIPCalibration
+    public let runID: String
+    /// This rank's groups of every step: global indices [⌊r·P/N⌋, ⌊(r+1)·P/N⌋).
+    public let share: Range<Int>
+    public private(set) var step = 0
+    /// Test hook: throw `ParaRLInjectedFailure` in the middle of this step on this rank.
+    public var failure: Int?
+
+    let sampler: ParallelSampler
+    let scorer: CLIPScorer
+    let reward: CLIPReward
+    let objective: DiffusionGRPO
+    let likelihood: PolicyLikelihood
+    let optimizer: AdamW
+    let schedule: CosineSchedule
+    let world: WorldTaskSource
+    let renderer: SceneRenderer
+    let judge: WorldJudge
+    let log: RolloutLog?
+    let configYAML: String
+    /// The SFT-format config stored in every checkpoint (layout and tokenizers) so `PolicyBundle.load` reads it.
+    let checkpointSFTYAML: String
+    let root: RandomStream
+
+    /// Builds a trainer over loaded parts; `ParaRLRun.start`/`resume` are the usual entry points.
+    init(config: ParaRLConfig, runDirectory: URL, bundle: PolicyBundle, reference: Policy?, scorer: CLIPScorer,
+         calibration: CLIPCalibration, checkpointSFTYAML: String, runID: String, resumeFrom checkpoint: URL?,
+         codeVersion: String, communicator: any Communicator) throws {
+        self.config = config
+        self.runDirectory = runDirectory
+        self.bundle = bundle
+        self.reference = config.beta == 0 ? nil : reference
+        self.scorer = scorer
+        self.calibration = calibration
+        self.checkpointSFTYAML = checkpointSFTYAML
+        self.runID = runID
+        self.communicator = communicator
+        let configFile = runDirectory.appendingPathComponent(ParaRLRun.configFile).path
+        guard config.promptsPerStep >= communicator.size else {
+            throw TrainerError.invalidConfig(file: configFile, key: "prompts_per_step",
+                                             reason: "\(config.promptsPerStep) groups cannot be shared by \(communicator.size) ranks (each needs at least one)")
+        }
+        share = Self.share(groups: config.promptsPerStep, rank: communicator.rank, ranks: communicator.size)
+        sampler = try bundle.sampler(config: config.sampler)
+        reward = CLIPReward(calibration)
+        objective = DiffusionGRPO(epsilon: config.epsilon, epsilonHigh: config.epsilonHigh, beta: config.beta)
+        likelihood = try PolicyLikelihood(config: bundle.policy.config, length: bundle.layout.length, batch: config.updateBatchSize)
+        let params = bundle.policy.model.params
+        let groups = config.decayNormWeights ? [] : params.layout.entries.filter { $0.shape.count == 1 }.map {
+            ParameterGroup($0.offset..<($0.offset + $0.count), weightDecay: 0)
+        }
+        optimizer = try AdamW(parameterCount: params.count, beta1: config.beta1, beta2: config.beta2, eps: config.adamEps,
+                              weightDecay: config.weightDecay, groups: groups)
+        // The schedule counts optimiser updates: num_iterations per step.
+        schedule = CosineSchedule(peakLR: config.lr, warmupSteps: config.warmupSteps * config.numIterations,
+                                  totalSteps: config.steps * config.numIterations, minLRRatio: config.minLRRatio)
+        world = WorldTaskSource(seed: config.worldSeed)
+        renderer = SceneRenderer(imageSize: bundle.encoder.image.imageWidth)
+        judge = WorldJudge(imageSize: bundle.encoder.image.imageWidth)
+        configYAML = try config.yaml()
+        root = RandomStream(seed: config.seed)
+        if communicator.isRoot {
+            let log = try RolloutLog(path: runDirectory.appendingPathComponent(RolloutLog.fileName).path)
+            try log.recordRun(RunRecord(runID: runID, configYAML: configYAML, seed: config.seed, codeVersion: codeVersion,
+                                        objective: config.objective.rawValue, sampledSteps: config.effectiveSampledSteps,
+                                        clipMu: calibration.mu, clipSigma: calibration.sigma, startedAt: Date()))
+            self.log = log
+        } else {
+            log = nil
+        }
+        var state = SFTTrainerState(step: 0, dataPosition: 0, maskStream: root.state)
+        if let checkpoint, communicator.isRoot {
+            try bundle.policy.loadWeights(from: try SafetensorsCheckpoint.open(directory: checkpoint))
+            try SFTCheckpoint.restoreOptimizer(optimizer, folder: checkpoint)
+            state = try SFTCheckpoint.readState(checkpoint)
+            guard state.maskStream == root.state, state.dataPosition == state.step * config.promptsPerStep else {
+                throw TrainerError.invalidInput("\(checkpoint.path): the trainer state does not belong to this config (seed or batch differ)")
+            }
+            try log?.discardSteps(runID: runID, after: state.step)
+        }
+        if communicator.size > 1 { try synchroniseFromRoot(state: &state, optimizerToo: checkpoint != nil) }
+        step = state.step
+    }
+
+    public static func share(groups: Int, rank: Int, ranks: Int) -> Range<Int> {
+        (rank * groups / ranks)..<((rank + 1) * groups / ranks)
+    }
+
+    /// Every rank takes rank 0's parameters (and on resume its AdamW state and step).
+    func synchroniseFromRoot(state: inout SFTTrainerState, optimizerToo: Bool) throws {
+        try communicator.broadcast(policy.model.params.buffer, root: 0)
+        var encoded = communicator.isRoot ? try JSONEncoder().encode(state) : Data()
+        try communicator.broadcast(&encoded, root: 0)
+        do { state = try JSONDecoder().decode(SFTTrainerState.self, from: encoded) } catch {
+            throw TrainerError.invalidInput("rank \(communicator.rank): the trainer state broadcast by rank 0 does not decode: \(error)")
+        }
+        guard optimizerToo else { return }
+        var moments = optimizer.state
+        try communicator.broadcast(&moments.expAvg, root: 0)
+        try communicator.broadcast(&moments.expAvgSq, root: 0)
+        var s = [Double(moments.step)]
+        try communicator.broadcast(&s, root: 0)
+        moments.step = Int(s[0])
+        try optimizer.restore(moments)
+    }
+
+    // MARK: Streams (all derived from (seed, step, global group, rollout))
+
+    /// S of group g at `step` (S = {T} for the output level).
+    public func sampledSteps(step: Int, group g: Int) -> [Int] {
+        if config.objective == .output { return SampledSteps.outputLevel(steps: config.sampler.steps) }
+        var rng = root.split("sampled-steps").split(step).split(g)
+        return SampledSteps.draw(config.sampledSteps, of: config.sampler.steps, rng: &rng)
+    }
+
+    /// The sampler seed of rollout i of group g at `step`.
+    public func samplerSeed(step: Int, group g: Int, rollout i: Int) -> UInt64 {
+        root.split("sampler").split(step).split(g).split(i).key
+    }
+
+    func outputMaskStream(step: Int, group g: Int, rollout i: Int) -> RandomStream {
+        root.split("output-mask").split(step).split(g).split(i)
+    }
+
+    /// The training task of group g at `step` (data position step·P + g).
+    public func task(step: Int, group g: Int) -> WorldTask { world.trainTask(index: step * config.promptsPerStep + g) }
+
+    // MARK: Training
+
+    /// Trains until `until` steps (default the config's) are complete: evaluation before training (step 0), every
+    /// `eval_every` steps and at the end; a checkpoint every `checkpoint_every` steps and where training stops.
+    public func train(until: Int? = nil, onEvent: (ParaRLEvent) -> Void = { _ in }) throws {
+        let target = min(until ?? config.steps, config.steps)
+        let sessionStart = Date(), firstStep = step
+        let isRoot = communicator.isRoot
+        if step == 0 && config.evalTasks > 0 && target > 0 {
+            if let (evaluations, report, seconds) = try evaluate(step: 0) {
+                try log?.recordEvaluations(runID: runID, evaluations)
+                onEvent(.evaluation(step: 0, report: report, seconds: seconds))
+            }
+        }
+        while step < target {
+            let (record, deviation, groups, rollouts, snapshots) = try trainStep()
+            step += 1
+            let last = step == config.steps
+            var evaluations: [EvaluationRecord] = []
+            var evaluated: (JudgeReport, Double)?
+            if config.evalTasks > 0 && ((config.evalEvery > 0 && step % config.evalEvery == 0) || last),
+               let (e, report, seconds) = try evaluate(step: step) {
+                evaluations = e
+                evaluated = (report, seconds)
+            }
+            try log?.commitStep(runID: runID, step: record, groups: groups, rollouts: rollouts, snapshots: snapshots,
+                                evaluations: evaluations)
+            let rate = Double(step - firstStep) / max(Date().timeIntervalSince(sessionStart), 1e-9)
+            if isRoot {
+                onEvent(.step(ParaRLStepReport(record: record, steps: config.steps, firstIterationRatioDeviation: deviation,
+                                               stepsPerSecond: rate, etaSeconds: Double(config.steps - step) / max(rate, 1e-9))))
+                if let (report, seconds) = evaluated { onEvent(.evaluation(step: step, report: report, seconds: seconds)) }
+            }
+            if step % config.checkpointEvery == 0 || last || step == target {
+                let folder = try saveCheckpoint()
+                if isRoot { onEvent(.checkpoint(step: step, folder: folder)) }
+            }
+        }
+        if step == config.steps { try log?.finishRun(runID: runID, endedAt: Date()) }
+    }
+
+    /// One scored group of this rank: its task, S, rollouts, raw scores, rewards and advantages.
+    struct ScoredGroup {
+        var index: Int
+        var task: WorldTask
+        var prompt: PolicySample
+        var conditional: PolicySequence
+        var sampledSteps: [Int]
+        var rollouts: [Rollout]
+        var scores: [[Double]]
+        var rewards: [[Double]]
+        var advantages: GroupAdvantages
+        var partialTexts: [[String]]
+        var partialImages: [[RGBImage]]
+    }
+
+    func trainStep() throws -> (StepRecord, Double, [GroupRecord], [RolloutRecord], [SnapshotRecord]) {
+        let start = Date()
+        let g = config.groupSize, s = config.effectiveSampledSteps, P = config.promptsPerStep, T = config.sampler.steps
+        // Rollout phase.
+        var groups: [ScoredGroup] = []
+        for index in share {
+            let task = self.task(step: step, group: index)
+            let prompt = try bundle.prompt(task)
+            let S = sampledSteps(step: step, group: index)
+            let seeds = (0..<g).map { samplerSeed(step: step, group: index, rollout: $0) }
+            let rollouts = try sampler.sample(prompt, seeds: seeds, recordSteps: Set(S))
+            groups.append(ScoredGroup(index: index, task: task, prompt: prompt, conditional: try bundle.sequences(prompt).conditional,
+                                      sampledSteps: S, rollouts: rollouts, scores: [], rewards: [], advantages: GroupAdvantages(rewards: []),
+                                      partialTexts: [], partialImages: []))
+        }
+        let rolloutDone = Date()
+        // Scoring: every (group, rollout, t ∈ S) in one batched CLIP call.
+        var texts: [String] = [], images: [RGBImage] = []
+        for k in groups.indices {
+            groups[k].partialTexts = []; groups[k].partialImages = []
+            for rollout in groups[k].rollouts {
+                guard rollout.partials.map(\.step) == groups[k].sampledSteps else {
+                    throw TrainerError.invalidInput("the sampler returned partial outputs at \(rollout.partials.map(\.step)), not at S = \(groups[k].sampledSteps)")
+                }
+                var ts: [String] = [], ims: [RGBImage] = []
+                for partial in rollout.partials {
+                    let (text, image) = try bundle.decode(partial)
+                    ts.append(text); ims.append(image)
+                }
+                texts += ts; images += ims
+                groups[k].partialTexts.append(ts); groups[k].partialImages.append(ims)
+            }
+        }
+        let flat = try scorer.scores(texts: texts, images: images)
+        var cursor = 0
+        for k in groups.indices {
+            groups[k].scores = (0..<g).map { _ in
+                defer { cursor += s }
+                return flat[cursor..<(cursor + s)].map { Double($0) }
+            }
+            groups[k].rewards = reward.rewards(scores: groups[k].scores)
+            groups[k].advantages = GroupAdvantages(rewards: groups[k].rewards)
+        }
+        let scoringDone = Date()
+        // Update phase: the states, their π_old, π_ref and weights.
+        var items: [UpdateItem] = []
+        let outputLength = bundle.layout.outputPositions.count
+        let mask = bundle.vocabulary.special.mask
+        let positions = bundle.layout.outputPositions, imageCount = bundle.layout.imageCodes
+        var localTokens = 0.0
+        var pending: [(ScoredState, [Float], Double, Int)] = []  // state, π_old, A, tokens of its step
+        for group in groups {
+            for (i, rollout) in group.rollouts.enumerated() {
+                let record = rollout.record
+                if config.objective == .output {
+                    var final = group.conditional
+                    final.tokens = record.state(before: T + 1, prompt: group.conditional, layout: bundle.layout, maskID: mask)
+                    var rng = outputMaskStream(step: step, group: group.index, rollout: i)
+                    let (state, p) = OutputLevelMasking.mask(final: final, layout: bundle.layout, vocabulary: bundle.vocabulary, rng: &rng)
+                    items.append(UpdateItem(state: state, oldLogProbs: [], referenceLogProbs: nil,
+                                            advantage: group.advantages.advantages[i][0],
+                                            weight: OutputLevelMasking.weight(ratio: p, outputLength: outputLength, groupSize: g, groups: P)))
+                    continue
+                }
+                for (k, t) in group.sampledSteps.enumerated() {
+                    let indices = record.outputIndices(revealedAt: t)
+                    guard !indices.isEmpty else { continue }  // nothing revealed at t: |τ_i(t)| = 0 contributes nothing
+                    let state = ScoredState(tokens: record.state(before: t, prompt: group.conditional, layout: bundle.layout, maskID: mask),
+                                            keyMask: group.conditional.keyMask, positions: indices.map { positions[$0] },
+                                            targets: indices.map { record.tokens[$0] },
+                                            modalities: indices.map { $0 < imageCount ? .image : .text })
+                    pending.append((state, indices.map { record.logProb[$0] }, group.advantages.advantages[i][k], indices.count))
+                    localTokens += Double(indices.count)
+                }
+            }
+        }
+        if config.objective == .trajectory {
+            let batchTokens = Int(try communicator.sum([localTokens])[0])
+            items = pending.map { state, old, a, n in
+                UpdateItem(state: state, oldLogProbs: old, referenceLogProbs: nil, advantage: a,
+                           weight: DiffusionGRPO.weight(config.aggregation, stepTokens: n, groupSize: g, groups: P, batchTokens: batchTokens))
+            }
+        }
+        if let reference {
+            let r = try likelihood.logProbs(items.map(\.state), policy: reference)
+            for k in items.indices { items[k].referenceLogProbs = r[k] }
+        }
+        var stats = UpdateStatistics(), deviation = 0.0, norm = 0.0, lr = 0.0, skipped = false
+        let params = policy.model.params, grads = policy.model.grads
+        for iteration in 0..<config.numIterations {
+            grads.zero()
+            let (local, current) = try PolicyUpdate.accumulate(items, policy: policy, likelihood: likelihood, objective: objective)
+            if failure == step + 1 { throw ParaRLInjectedFailure(step: step + 1) }
+            if config.objective == .output && iteration == 0 {
+                for k in items.indices { items[k].oldLogProbs = current[k] }  // π_old on the masked states, for μ > 1
+            }
+            if communicator.size > 1 { try communicator.allreduce(grads.buffer, .sum) }
+            let sums = try communicator.sum(local.sums)
+            let maxDeviation = try communicator.gather(withUnsafeBytes(of: local.maxRatioDeviation) { Data($0) }, root: 0)
+                .map { $0.withUnsafeBytes { $0.loadUnaligned(as: Double.self) } }.max() ?? local.maxRatioDeviation
+            let reduced = UpdateStatistics(sums: sums, maxRatioDeviation: maxDeviation)
+            norm = GradientClipping.clip(grads.buffer, maxNorm: config.gradClip)
+            lr = schedule.lr(step: step * config.numIterations + iteration)
+            // Every rank holds the same summed gradient, so every rank takes the same decision.
+            let finite = norm.isFinite && reduced.loss.isFinite
+            if finite { optimizer.step(parameters: params.buffer, gradients: grads.buffer, lr: lr) } else { skipped = true }
+            if iteration == 0 { stats = reduced; deviation = reduced.maxRatioDeviation }
+        }
+        let updateDone = Date()
+        // Metrics over the global batch.
+        var local = [Double](repeating: 0, count: 7)
+        var groupRecords: [GroupRecord] = [], rolloutRecords: [RolloutRecord] = [], snapshots: [SnapshotRecord] = []
+        for group in groups {
+            local[4] += Double(group.advantages.zeroStdSteps.count)
+            let inputPNG = try group.task.inputScene.map { try PNGCodec.encode(renderer.render($0)) }
+            groupRecords.append(GroupRecord(step: step + 1, group: group.index, taskID: group.task.id, kind: group.task.kind.rawValue,
+                                            category: group.task.category.rawValue, instruction: group.task.instruction,
+                                            inputImagePNG: inputPNG, sampledSteps: group.sampledSteps))
+            for (i, rollout) in group.rollouts.enumerated() {
+                let (reasoning, image) = try bundle.decode(rollout)
+                let alignment = judge.judge(JudgeReference(group.task), reasoning: reasoning, image: image).scores.outputAlignment
+                local[5] += alignment
+                local[6] += 1
+                rolloutRecords.append(RolloutRecord(step: step + 1, group: group.index, rollout: i, finalText: reasoning,
+                                                    finalImagePNG: try PNGCodec.encode(image), trajectory: rollout.record.encoded(),
+                                                    samplerSeed: rollout.record.seed))
+                for (k, t) in group.sampledSteps.enumerated() {
+                    let r = group.rewards[i][k], a = group.advantages.advantages[i][k]
+                    local[0] += r; local[1] += r * r; local[2] += a; local[3] += a * a
+                    snapshots.append(SnapshotRecord(step: step + 1, group: group.index, rollout: i, t: t, partialText: group.partialTexts[i][k],
+                                                    partialImagePNG: config.logPartialImages ? try PNGCodec.encode(group.partialImages[i][k]) : Data(),
+                                                    clipScore: group.scores[i][k], reward: r, advantage: a))
+                }
+            }
+        }
+        let m = try communicator.sum(local)
+        let n = Double(P * g * s)
+        func std(_ sum: Double, _ squares: Double) -> Double { max(0, squares / n - (sum / n) * (sum / n)).squareRoot() }
+        let tokens = max(stats.tokens, 1)
+        let record = StepRecord(step: step + 1, loss: stats.loss, policyLoss: stats.policyLoss, kl: stats.kl,
+                                rewardMean: m[0] / n, rewardStd: std(m[0], m[1]), advantageMean: m[2] / n, advantageStd: std(m[2], m[3]),
+                                clipFractionLow: stats.clippedLow / tokens, clipFractionHigh: stats.clippedHigh / tokens,
+                                fracZeroStd: m[4] / Double(P * s), gradNorm: norm, lr: lr, skipped: skipped,
+                                outputAlignment: m[5] / max(m[6], 1),
+                                secondsRollout: rolloutDone.timeIntervalSince(start), secondsScoring: scoringDone.timeIntervalSince(rolloutDone),
+                                secondsUpdate: updateDone.timeIntervalSince(scoringDone), secondsTotal: Date().timeIntervalSince(start))
+        let (allGroups, allRollouts, allSnapshots) = try gatherRecords(groupRecords, rolloutRecords, snapshots)
+        return (record, deviation, allGroups, allRollouts, allSnapshots)
+    }
+
+    struct RankRecords: Codable { var groups: [GroupRecord], rollouts: [RolloutRecord], snapshots: [SnapshotRecord] }
+
+    /// Every rank's rows on rank 0, in global group order (empty on the other ranks).
+    func gatherRecords(_ g: [GroupRecord], _ r: [RolloutRecord], _ s: [SnapshotRecord]) throws
+        -> ([GroupRecord], [RolloutRecord], [SnapshotRecord]) {
+        guard communicator.size > 1 else { return (g, r, s) }
+        let parts = try communicator.gather(try PropertyListEncoder().encode(RankRecords(groups: g, rollouts: r, snapshots: s)), root: 0)
+        var all = RankRecords(groups: [], rollouts: [], snapshots: [])
+        for data in parts {
+            let p = try PropertyListDecoder().decode(RankRecords.self, from: data)
+            all.groups += p.groups; all.rollouts += p.rollouts; all.snapshots += p.snapshots
+        }
+        return (all.groups, all.rollouts, all.snapshots)
+    }
+
+    // MARK: Evaluation and checkpoints
+
+    /// The judge's six axes on `eval_tasks` tasks spread over the evaluation split (rank 0 samples them; the others
+    /// wait). Returns nil on the other ranks.
+    func evaluate(step: Int) throws -> ([EvaluationRecord], JudgeReport, Double)? {
+        defer { try? communicator.barrier() }
+        guard communicator.isRoot else { return nil }
+        let tasks = PolicyEvaluator.evalTasks(worldSeed: config.worldSeed, limit: config.evalTasks)
+        let evaluator = try PolicyEvaluator(bundle: bundle, config: config.sampler, batchSize: config.groupSize)
+        let result = try evaluator.evaluate(tasks, seed: config.seed)
+        return (Self.evaluationRecords(step: step, result), result.report, result.seconds)
+    }
+
+    /// Overall, per category and per kind rows of an evaluation.
+    public static func evaluationRecords(step: Int, _ e: PolicyEvaluation) -> [EvaluationRecord] {
+        func row(_ scope: String, _ s: JudgeScores, _ n: Int) -> EvaluationRecord {
+            EvaluationRecord(step: step, scope: scope, tasks: n, textQuality: s.textQuality, textAlignment: s.textAlignment,
+                             imageConsistency: s.imageConsistency, imageAlignment: s.imageAlignment, imageQuality: s.imageQuality,
+                             outputAlignment: s.outputAlignment, overall: s.overall)
+        }
+        let judged = e.tasks.map(\.judgement)
+        var rows = [row("overall", e.report.overall, judged.count)]
+        for (c, s) in e.report.byCategory.sorted(by: { $0.key < $1.key }) {
+            rows.append(row("category:\(c)", s, judged.filter { $0.category == c }.count))
+        }
+        for (k, s) in e.report.byKind.sorted(by: { $0.key < $1.key }) {
+            rows.append(row("kind:\(k)", s, judged.filter { $0.kind.rawValue == k }.count))
+        }
+        return rows
+    }
+
+    /// Writes the checkpoint of the current step (rank 0; the others return its folder).
+    @discardableResult
+    public func saveCheckpoint() throws -> URL {
+        defer { try? communicator.barrier() }
+        guard communicator.isRoot else {
+            return runDirectory.appendingPathComponent(SFTCheckpoint.folderName).appendingPathComponent(SFTCheckpoint.name(step: step))
+        }
+        let state = SFTTrainerState(step: step, dataPosition: step * config.promptsPerStep, maskStream: root.state)
+        let folder = try SFTCheckpoint.write(runDirectory: runDirectory, policy: policy, optimizer: optimizer, state: state,
+                                             configYAML: checkpointSFTYAML, keep: config.keepCheckpoints)
+        try log?.recordCheckpoint(runID: runID, CheckpointRecord(step: step, path: folder.path, createdAt: Date()))
+        return folder
+    }
+}

@@ -1,0 +1,122 @@
+// `pararl train`: ParaRL (trajectory-level diffusion-GRPO, DESIGN §3.5–3.7) or the output-level baseline from a YAML
+// config, with a progress line per step, the rollout log, judge evaluations, atomic checkpoints and exact resume;
+// data-parallel under mpirun. The loop lives in ParaRLTrainer; this file only parses options and prints.
+import ArgumentParser
+import Foundation
+import ParaRLCore
+import ParaRLDistributed
+import ParaRLTrainer
+import ParaRLWorld
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the policy with ParaRL (trajectory-level CLIP rewards, diffusion-GRPO).",
+        discussion: """
+            Per step: prompts_per_step world tasks, G rollouts each with full trajectory records; per group a fresh
+            S ⊂ {1..T} of s steps; the partial text and image at every t ∈ S scored by CLIP; R = ½(1 + clip((c − μ)/σ,
+            −1, 1)); per-step group advantages; the clipped diffusion-GRPO update on the rebuilt states with the k3 KL
+            against the SFT policy. Writes RUN/rollouts.sqlite (runs, steps, groups, rollouts, snapshots, evaluations,
+            checkpoints — open it with sqlite3), RUN/config.yaml (resolved), RUN/clip_calibration.json, RUN/tokenizer/
+            and RUN/checkpoints/step-N/ (loadable by `pararl sample`/`pararl eval --checkpoint`).
+            Progress columns: reward = mean R over all snapshots, align = the judge's output alignment of the final
+            outputs, kl = β-free k3 mean, clip = clipped-token fraction (low+high), ρ-1 = max |ρ − 1| at the first inner
+            iteration (0 up to rounding: π_old comes from the sampler's records).
+            Examples:
+              pararl train --config rl-configs/pararl-s3.yaml --run-dir runs/pararl-s3
+              pararl train --config rl-configs/pararl-s3.yaml --run-dir runs/try --steps 10 --eval-tasks 30
+              pararl train --resume runs/pararl-s3
+              mpirun -np 2 pararl train --config rl-configs/pararl-s3.yaml --run-dir runs/pararl-s3-mpi
+            """)
+
+    @Option(help: "ParaRL config YAML (rl-configs/pararl-*.yaml, output-level.yaml).") var config: String?
+    @Option(help: "Run folder for a new run.") var runDir: String = "runs/pararl"
+    @Option(help: "Continue the run in this folder from its newest checkpoint.") var resume: String?
+    @Option(help: "Stop after this many completed steps (a checkpoint is written there).") var stopAfter: Int?
+    @Option(help: "Override the config's step count (new runs).") var steps: Int?
+    @Option(help: "Override the config's evaluation task count (new runs).") var evalTasks: Int?
+    @Flag(help: "Also print every step as one JSON object per line on stdout (the logged row).") var json = false
+    @OptionGroup var compute: ComputeOptions
+
+    func validate() throws {
+        if config == nil && resume == nil { throw ValidationError("give --config for a new run or --resume RUN_DIR") }
+        if config != nil && resume != nil { throw ValidationError("--config and --resume exclude each other (a run keeps its config)") }
+        if resume != nil && (steps != nil || evalTasks != nil) { throw ValidationError("--steps and --eval-tasks apply to new runs only") }
+        if let s = stopAfter, s < 1 { throw ValidationError("--stop-after must be at least 1") }
+        if let s = steps, s < 1 { throw ValidationError("--steps must be at least 1") }
+        if let e = evalTasks, e < 0 { throw ValidationError("--eval-tasks must be non-negative") }
+    }
+
+    func run() throws {
+        let communicator = try MPILaunch.start(compute)
+        try MPILaunch.run(communicator) { try train(communicator) }
+    }
+
+    private func train(_ communicator: any Communicator) throws {
+        let root = communicator.isRoot
+        func log(_ s: String) { if root { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
+        let trainer: ParaRLTrainer
+        if let resume {
+            trainer = try ParaRLRun.resume(runDirectory: URL(fileURLWithPath: resume), communicator: communicator,
+                                           codeVersion: ParaRLVersion.string)
+            log("resumed \(resume) at step \(trainer.step)")
+        } else {
+            trainer = try ParaRLRun.start(configURL: URL(fileURLWithPath: config ?? ""), runDirectory: URL(fileURLWithPath: runDir),
+                                          communicator: communicator, codeVersion: ParaRLVersion.string) { c in
+                if let steps { c.steps = steps }
+                if let evalTasks { c.evalTasks = evalTasks }
+            }
+            let c = trainer.config
+            log("run \(runDir): \(c.objective.rawValue) objective, s = \(c.effectiveSampledSteps), G = \(c.groupSize), "
+                + "\(c.promptsPerStep) prompts/step, T = \(c.sampler.steps), \(c.steps) steps, "
+                + "\(trainer.policy.config.transformer.parameterCount) parameters, μ_CLIP \(trainer.calibration.mu) σ_CLIP \(trainer.calibration.sigma), "
+                + "\(Parallel.threadCount) threads")
+        }
+        if communicator.size > 1 {
+            log("data-parallel over \(communicator.size) ranks: \(trainer.share.count) groups on this rank per step")
+        }
+        trainer.failure = try MPILaunch.injectedFailureStep(rank: communicator.rank)
+        let terminal = root && isatty(fileno(stderr)) != 0
+        let start = Date()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try trainer.train(until: stopAfter) { event in
+            switch event {
+            case .step(let r):
+                let s = r.record
+                if json, let data = try? encoder.encode(s) { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
+                let line = String(format: "step %d/%d reward %.3f±%.3f align %.1f kl %.2e clip %.3f |g| %.3f lr %.2e ρ-1 %.1e%@ | %.1f s/step (rollout %.1f score %.1f update %.1f) ETA %@",
+                                  s.step, r.steps, s.rewardMean, s.rewardStd, s.outputAlignment, s.kl,
+                                  s.clipFractionLow + s.clipFractionHigh, s.gradNorm, s.lr, r.firstIterationRatioDeviation,
+                                  s.skipped ? " SKIPPED (non-finite gradient)" : "", s.secondsTotal, s.secondsRollout,
+                                  s.secondsScoring, s.secondsUpdate, Self.duration(r.etaSeconds))
+                if terminal {
+                    FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
+                } else {
+                    log(line)
+                }
+            case .evaluation(let step, let report, let seconds):
+                if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                log(Self.evaluationLine(step: step, report, seconds: seconds))
+            case .checkpoint(let step, let folder):
+                if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                log("checkpoint step \(step): \(folder.path)")
+            }
+        }
+        log(String(format: "done: step %d in %.1f s; rollout log %@", trainer.step, Date().timeIntervalSince(start),
+                   trainer.runDirectory.appendingPathComponent("rollouts.sqlite").path))
+    }
+
+    static func evaluationLine(step: Int, _ r: JudgeReport, seconds: Double) -> String {
+        let o = r.overall
+        return String(format: "eval step %d on %d tasks (%.0f s): text quality %.1f, text align %.1f, image consistency %@, image align %.1f, image quality %.1f, output align %.1f, overall %.1f",
+                      step, r.count, seconds, o.textQuality, o.textAlignment, o.imageConsistency.map { String(format: "%.1f", $0) } ?? "–",
+                      o.imageAlignment, o.imageQuality, o.outputAlignment, o.overall)
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "–" }
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+    }
+}

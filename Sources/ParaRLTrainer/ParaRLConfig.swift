@@ -1,0 +1,160 @@
+// The YAML config of a ParaRL run (rl-configs/pararl-*.yaml, output-level.yaml). Every key has a default here
+// with its reason; the paper's values where the paper gives one (ε 0.2, β 1e-4, s 3, clip 1.0), learning rate
+// and step counts scaled to the tiny world. Unknown keys (also inside `sampler:`) are errors naming key and file.
+import Foundation
+import ParaRLPolicy
+import ParaRLSampling
+
+/// `trajectory` (ParaRL) or `output` (the output-level baseline of the paper's Table 4).
+public enum RLObjective: String, Codable, Sendable, CaseIterable {
+    case trajectory
+    case output
+}
+
+public struct ParaRLConfig: Codable, Sendable, Equatable {
+    /// Root seed: every stream (S per group, sampler seeds, output-level masks) is derived from (seed, step, group,
+    /// rollout), so results do not depend on the number of ranks and a run resumes from the step alone.
+    public var seed: UInt64 = 0
+    /// The policy to start from: an SFT checkpoint folder (config.json + model.safetensors).
+    public var initCheckpoint = "../runs/sft-tiny/step-00000400"
+    /// The frozen KL reference; default (null): `init_checkpoint` (the SFT policy, as the paper).
+    public var referenceCheckpoint: String?
+    /// CLIP scorer folder (Hugging Face layout, `pararl clip train`).
+    public var clipModel = "../runs/clip-tiny/model"
+    /// bpe_simple_vocab_16e6.txt.gz; null: PARARL_CLIP_VOCAB, else .cache/clip/ of the current folder.
+    public var clipVocabulary: String?
+    /// μ_CLIP/σ_CLIP: a file of `pararl calibrate` (reference pairs), or `rollouts`: estimated at the start from the
+    /// initial policy's partial outputs at every step of `calibration_prompts` training prompts. Copied into the run.
+    public var calibration = "../runs/calibrate-check/clip_calibration.json"
+    public var calibrationPrompts = 16
+    public var objective = RLObjective.trajectory
+    /// s, sampled steps per group (paper: 3). The output level uses S = {T} whatever this says.
+    public var sampledSteps = 3
+    /// G, rollouts per prompt, sampled as one batch (DESIGN §7's benchmark batch: 8).
+    public var groupSize = 8
+    /// Prompts (groups) per step: the global batch, split over ranks (a group never spans ranks).
+    public var promptsPerStep = 4
+    /// Training steps (rollout phase + num_iterations updates each). Paper: 10k on 8B; a tiny run shows a trend in ~100.
+    public var steps = 100
+    /// μ: optimiser updates per rollout batch, reusing the stored π_old (1 = on-policy, ρ = 1 in value).
+    public var numIterations = 1
+    /// Clip range ε (paper 0.2) and its upper side ε_high (null: ε).
+    public var epsilon = 0.2
+    public var epsilonHigh: Double?
+    /// KL weight β (paper 1e-4), k3 estimator against the reference.
+    public var beta = 1e-4
+    public var aggregation = LossAggregation.paper
+    /// Peak learning rate: the paper's 2e-5 is for an 8B model; the ~5M-parameter tiny policy moves at 1e-5…1e-4.
+    public var lr = 2e-5
+    public var warmupSteps = 5
+    public var minLRRatio = 0.0
+    /// AdamW as torch (betas 0.9/0.999, eps 1e-8), weight decay 0.0 as TRL's GRPO default (no decay towards 0 in RL).
+    public var beta1 = 0.9
+    public var beta2 = 0.999
+    public var adamEps = 1e-8
+    public var weightDecay = 0.0
+    public var decayNormWeights = false
+    /// Global gradient-norm clip (paper 1.0).
+    public var gradClip = 1.0
+    /// Sequences per forward/backward micro-batch of the update phase (memory vs speed; no effect on results
+    /// beyond float summation order).
+    public var updateBatchSize = 8
+    /// `world`: training task (step·prompts + g) of the built-in world with seed `world_seed`.
+    public var data = "world"
+    public var worldSeed: UInt64 = 0
+    /// Judge evaluation on `eval_tasks` tasks spread over the evaluation split, before training, every `eval_every`
+    /// steps and at the end (0 = only before and at the end).
+    public var evalEvery = 25
+    public var evalTasks = 60
+    public var checkpointEvery = 25
+    public var keepCheckpoints = 2
+    /// Store partial images (PNG) of every snapshot in the log (false: empty blobs, smaller databases).
+    public var logPartialImages = true
+    /// The rollout sampler (DESIGN §3.4): T, block length, temperatures, guidance, decoding order …
+    public var sampler = SamplerConfig()
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case seed, initCheckpoint = "init_checkpoint", referenceCheckpoint = "reference_checkpoint"
+        case clipModel = "clip_model", clipVocabulary = "clip_vocabulary", calibration, calibrationPrompts = "calibration_prompts", objective
+        case sampledSteps = "sampled_steps", groupSize = "group_size", promptsPerStep = "prompts_per_step", steps
+        case numIterations = "num_iterations", epsilon, epsilonHigh = "epsilon_high", beta, aggregation, lr
+        case warmupSteps = "warmup_steps", minLRRatio = "min_lr_ratio", beta1, beta2, adamEps = "adam_eps"
+        case weightDecay = "weight_decay", decayNormWeights = "decay_norm_weights", gradClip = "grad_clip"
+        case updateBatchSize = "update_batch_size", data, worldSeed = "world_seed", evalEvery = "eval_every"
+        case evalTasks = "eval_tasks", checkpointEvery = "checkpoint_every", keepCheckpoints = "keep_checkpoints"
+        case logPartialImages = "log_partial_images", sampler
+    }
+    public init() {}
+
+    /// s of the run: 1 for the output level.
+    public var effectiveSampledSteps: Int { objective == .output ? 1 : sampledSteps }
+
+    /// The keys of every level: the top-level keys and the `sampler:` section's.
+    public static var keys: YAMLKeys {
+        YAMLKeys(CodingKeys.allCases.map(\.rawValue), sections: [CodingKeys.sampler.rawValue: YAMLKeys(SamplerConfig.keyNames)])
+    }
+
+    public static func parse(_ text: String, source: String) throws -> ParaRLConfig {
+        let config: ParaRLConfig
+        do {
+            config = try StrictYAML.decode(ParaRLConfig.self, from: text, defaults: ParaRLConfig(), keys: keys, source: source)
+            try config.sampler.validate(source: source)
+        } catch let e as PolicyError {
+            throw TrainerError.from(e)
+        }
+        try config.validate(source: source)
+        return config
+    }
+
+    public static func load(_ url: URL) throws -> ParaRLConfig {
+        let text: String
+        do { text = try StrictYAML.read(url) } catch let e as PolicyError { throw TrainerError.from(e) }
+        return try parse(text, source: url.path)
+    }
+
+    /// The resolved config as YAML (every key, defaults filled in).
+    /// The calibration is estimated from the initial policy's rollouts rather than read from a file.
+    public var calibratesOnRollouts: Bool { calibration == Self.rolloutCalibration }
+    public static let rolloutCalibration = "rollouts"
+
+    public func yaml() throws -> String { try StrictYAML.encode(self) }
+
+    public func validate(source: String) throws {
+        func check(_ ok: Bool, _ key: CodingKeys, _ reason: String) throws {
+            if !ok { throw TrainerError.invalidConfig(file: source, key: key.rawValue, reason: reason) }
+        }
+        try check(calibrationPrompts >= 1, .calibrationPrompts, "must be at least 1")
+        try check(sampledSteps >= 1, .sampledSteps, "must be at least 1")
+        try check(sampledSteps <= sampler.steps, .sampledSteps, "must not exceed the sampler's steps (\(sampler.steps))")
+        try check(groupSize >= 2, .groupSize, "must be at least 2 (advantages are relative to the group)")
+        try check(promptsPerStep >= 1, .promptsPerStep, "must be at least 1")
+        try check(steps >= 1, .steps, "must be at least 1")
+        try check(numIterations >= 1, .numIterations, "must be at least 1")
+        try check(epsilon > 0 && epsilon < 1, .epsilon, "must be in (0, 1)")
+        try check(epsilonHigh.map { $0 > 0 } ?? true, .epsilonHigh, "must be positive")
+        try check(beta >= 0 && beta.isFinite, .beta, "must be non-negative")
+        try check(lr > 0 && lr.isFinite, .lr, "must be positive")
+        try check(warmupSteps >= 0, .warmupSteps, "must be non-negative")
+        try check((0...1).contains(minLRRatio), .minLRRatio, "must be in [0, 1]")
+        try check(weightDecay >= 0, .weightDecay, "must be non-negative")
+        try check(gradClip > 0, .gradClip, "must be positive")
+        try check(updateBatchSize >= 1, .updateBatchSize, "must be at least 1")
+        try check(data == "world", .data, "only the built-in world (\"world\") is supported as RL prompts")
+        try check(evalEvery >= 0, .evalEvery, "must be non-negative")
+        try check(evalTasks >= 0, .evalTasks, "must be non-negative (0 = no evaluation)")
+        try check(checkpointEvery >= 1, .checkpointEvery, "must be at least 1")
+        try check(keepCheckpoints >= 1, .keepCheckpoints, "must be at least 1")
+    }
+}
+
+extension TrainerError {
+    static func from(_ e: PolicyError) -> TrainerError {
+        switch e {
+        case let .invalidConfig(file, key, reason, line): return .invalidConfig(file: file, key: key, reason: reason, line: line)
+        case let .unknownKey(file, key, line): return .invalidConfig(file: file, key: key, reason: "unknown key", line: line)
+        case let .missingKey(file, key): return .invalidConfig(file: file, key: key, reason: "missing")
+        case let .io(path, reason): return .io(path: path, reason: reason)
+        default: return .invalidInput(e.description)
+        }
+    }
+}

@@ -1,0 +1,177 @@
+// Starting and resuming a ParaRL run folder: paths resolved against the config file, the resolved config
+// (`config.yaml`), the calibration copy, the tokenizers (`tokenizer/`, so every checkpoint loads with
+// `PolicyBundle.load`), the run id; then the policy, the frozen reference and the CLIP scorer are loaded.
+//   RUN/config.yaml  RUN/run.json  RUN/clip_calibration.json  RUN/tokenizer/  RUN/rollouts.sqlite
+//   RUN/checkpoints/step-NNNNNNNN/ (config.json, model.safetensors, optimizer.safetensors, trainer_state.json,
+//                                   sft_config.yaml = layout + tokenizers, COMPLETE)
+import Foundation
+import ParaRLCLIP
+import ParaRLCore
+import ParaRLDistributed
+import ParaRLPolicy
+import ParaRLSampling
+import ParaRLWorld
+
+public enum ParaRLRun {
+    public static let configFile = "config.yaml"
+    public static let runFile = "run.json"
+
+    struct RunInfo: Codable { var runID: String; var startedAt: Date }
+
+    static func resolve(_ path: String, against base: URL) -> String {
+        path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    /// A new run of the config at `configURL` in `runDirectory` (which must not hold a run yet). Every rank calls it.
+    public static func start(configURL: URL, runDirectory: URL, communicator: any Communicator = SingleProcessCommunicator(),
+                             codeVersion: String = "", overrides: (inout ParaRLConfig) -> Void = { _ in }) throws -> ParaRLTrainer {
+        var config = try ParaRLConfig.load(configURL)
+        overrides(&config)
+        try config.validate(source: configURL.path)
+        let base = configURL.deletingLastPathComponent()
+        config.initCheckpoint = resolve(config.initCheckpoint, against: base)
+        config.referenceCheckpoint = resolve(config.referenceCheckpoint ?? config.initCheckpoint, against: base)
+        config.clipModel = resolve(config.clipModel, against: base)
+        if !config.calibratesOnRollouts { config.calibration = resolve(config.calibration, against: base) }
+        do {
+            config.clipVocabulary = try CLIPTokenizer.locateVocabulary(explicit: config.clipVocabulary.map { resolve($0, against: base) },
+                                                                       repoRoot: nil).path
+        } catch {
+            throw TrainerError.invalidConfig(file: configURL.path, key: "clip_vocabulary", reason: "\(error)")
+        }
+        let fm = FileManager.default
+        // Rank 0 alone looks (it is the one that writes the folder) and tells the others, so no rank sees rank 0's
+        // fresh config.yaml and refuses a run that is just starting.
+        var exists = [0.0]
+        if communicator.isRoot {
+            let hasCheckpoints = !(try SFTCheckpoint.completed(runDirectory: runDirectory)).isEmpty
+            exists[0] = hasCheckpoints || fm.fileExists(atPath: runDirectory.appendingPathComponent(configFile).path) ? 1 : 0
+        }
+        try communicator.broadcast(&exists, root: 0)
+        if exists[0] != 0 { throw TrainerError.runExists(runDirectory.path) }
+        let bundle = try loadBundle(URL(fileURLWithPath: config.initCheckpoint), key: "init_checkpoint", file: configURL.path)
+        let calibration: CLIPCalibration
+        if config.calibratesOnRollouts {
+            // Rank 0 estimates μ/σ from the initial policy's partial rollouts; the others receive them.
+            var values = [0.0, 0.0, 0.0]
+            var estimated: CLIPCalibration?
+            if communicator.isRoot {
+                let c = try RolloutCalibration.estimate(bundle: bundle, sampler: config.sampler, scorer: try scorer(config, file: configURL.path),
+                                                        prompts: config.calibrationPrompts, batch: config.groupSize, seed: config.seed,
+                                                        worldSeed: config.worldSeed, model: config.clipModel)
+                values = [c.mu, c.sigma, Double(c.count)]
+                estimated = c
+            }
+            try communicator.broadcast(&values, root: 0)
+            calibration = estimated ?? CLIPCalibration(mu: values[0], sigma: values[1], count: Int(values[2]), source: "rollouts",
+                                                       model: config.clipModel, seed: config.seed,
+                                                       fraction: Double(config.calibrationPrompts) / Double(RolloutCalibration.trainTasks))
+        } else {
+            do { calibration = try CLIPCalibration.read(from: URL(fileURLWithPath: config.calibration)) } catch {
+                throw TrainerError.invalidConfig(file: configURL.path, key: "calibration", reason: "\(error) (run `pararl calibrate`)")
+            }
+        }
+        let info = RunInfo(runID: "\(runDirectory.lastPathComponent)-\(Int(Date().timeIntervalSince1970))", startedAt: Date())
+        if communicator.isRoot {
+            do {
+                try fm.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+                try Data(try config.yaml().utf8).write(to: runDirectory.appendingPathComponent(configFile), options: .atomic)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.dateEncodingStrategy = .iso8601
+                try encoder.encode(info).write(to: runDirectory.appendingPathComponent(runFile), options: .atomic)
+            } catch let e as TrainerError { throw e } catch {
+                throw TrainerError.io(path: runDirectory.path, reason: "cannot create the run folder: \(error.localizedDescription)")
+            }
+            try calibration.write(to: runDirectory.appendingPathComponent(CLIPCalibration.fileName))
+        }
+        var infoData = communicator.isRoot ? Data(info.runID.utf8) : Data()
+        try communicator.broadcast(&infoData, root: 0)
+        return try makeTrainer(config: config, runDirectory: runDirectory, bundle: bundle, calibration: calibration,
+                               runID: String(decoding: infoData, as: UTF8.self), checkpoint: nil, codeVersion: codeVersion,
+                               communicator: communicator)
+    }
+
+    /// Continues the run in `runDirectory` from its newest complete checkpoint. Every rank calls it.
+    public static func resume(runDirectory: URL, communicator: any Communicator = SingleProcessCommunicator(),
+                              codeVersion: String = "") throws -> ParaRLTrainer {
+        let configURL = runDirectory.appendingPathComponent(configFile)
+        let config = try ParaRLConfig.load(configURL)
+        guard let last = try SFTCheckpoint.completed(runDirectory: runDirectory).last else {
+            throw TrainerError.noCheckpoint(runDirectory: runDirectory.path)
+        }
+        let infoURL = runDirectory.appendingPathComponent(runFile)
+        let info: RunInfo
+        do {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            info = try decoder.decode(RunInfo.self, from: Data(contentsOf: infoURL))
+        } catch {
+            throw TrainerError.io(path: infoURL.path, reason: "cannot read the run id: \(error)")
+        }
+        let calibration = try CLIPCalibration.read(from: runDirectory.appendingPathComponent(CLIPCalibration.fileName))
+        let bundle = try loadBundle(last.url, key: "(checkpoint)", file: last.url.path)
+        return try makeTrainer(config: config, runDirectory: runDirectory, bundle: bundle, calibration: calibration,
+                               runID: info.runID, checkpoint: last.url, codeVersion: codeVersion, communicator: communicator)
+    }
+
+    static func scorer(_ config: ParaRLConfig, file: String) throws -> CLIPScorer {
+        do {
+            return CLIPScorer(model: try CLIPModel.load(directory: URL(fileURLWithPath: config.clipModel)),
+                              tokenizer: try CLIPTokenizer(vocabularyURL: URL(fileURLWithPath: config.clipVocabulary ?? "")))
+        } catch {
+            throw TrainerError.invalidConfig(file: file, key: "clip_model", reason: "\(error)")
+        }
+    }
+
+    static func loadBundle(_ url: URL, key: String, file: String) throws -> PolicyBundle {
+        do { return try PolicyBundle.load(checkpoint: url) } catch {
+            throw TrainerError.invalidConfig(file: file, key: key, reason: "cannot load the policy checkpoint \(url.path): \(error)")
+        }
+    }
+
+    static func makeTrainer(config: ParaRLConfig, runDirectory: URL, bundle: PolicyBundle, calibration: CLIPCalibration, runID: String,
+                            checkpoint: URL?, codeVersion: String, communicator: any Communicator) throws -> ParaRLTrainer {
+        let file = runDirectory.appendingPathComponent(configFile).path
+        let referenceURL = URL(fileURLWithPath: config.referenceCheckpoint ?? config.initCheckpoint)
+        var reference: Policy?
+        if config.beta != 0 {
+            do { reference = try Policy.load(directory: referenceURL) } catch {
+                throw TrainerError.invalidConfig(file: file, key: "reference_checkpoint", reason: "\(error)")
+            }
+            guard reference?.config == bundle.policy.config else {
+                throw TrainerError.invalidConfig(file: file, key: "reference_checkpoint",
+                                                 reason: "\(referenceURL.path) has another architecture or vocabulary than the policy")
+            }
+        }
+        let clip = try scorer(config, file: file)
+        let sftYAML = try checkpointSFTConfig(bundle: bundle, runDirectory: runDirectory, communicator: communicator)
+        return try ParaRLTrainer(config: config, runDirectory: runDirectory, bundle: bundle, reference: reference, scorer: clip,
+                                 calibration: calibration, checkpointSFTYAML: sftYAML, runID: runID, resumeFrom: checkpoint,
+                                 codeVersion: codeVersion, communicator: communicator)
+    }
+
+    /// The policy's SFT config (layout) with its tokenizers copied into RUN/tokenizer (rank 0 writes them).
+    static func checkpointSFTConfig(bundle: PolicyBundle, runDirectory: URL, communicator: any Communicator) throws -> String {
+        let source = bundle.checkpoint.appendingPathComponent(SFTCheckpoint.configFile)
+        var sft: SFTConfig
+        do { sft = try SFTConfig.load(source) } catch { throw TrainerError.invalidInput("\(error)") }
+        let folder = runDirectory.appendingPathComponent(SFTRun.tokenizerFolder)
+        let vq = folder.appendingPathComponent(SFTRun.imageTokenizerFile), text = folder.appendingPathComponent(SFTRun.textVocabularyFile)
+        if communicator.isRoot && bundle.checkpoint.deletingLastPathComponent().deletingLastPathComponent() != runDirectory {
+            guard let patchVQ = bundle.encoder.image as? PatchVQ else {
+                throw TrainerError.invalidInput("only the patch-VQ image tokenizer can be stored with a run")
+            }
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try patchVQ.save(to: vq)
+                try bundle.encoder.text.save(to: text)
+            } catch {
+                throw TrainerError.io(path: folder.path, reason: "cannot store the tokenizers: \(error)")
+            }
+        }
+        sft.imageTokenizer = vq.path
+        sft.textVocabulary = text.path
+        return try StrictYAML.encode(sft)
+    }
+}

@@ -1,0 +1,244 @@
+// A micro ParaRL run end to end (issue 7): a micro SFT checkpoint, a random tiny CLIP and its calibration built here
+// (nothing from runs/), three steps of the trajectory objective. The rollout log must hold exactly one snapshot per
+// (group, rollout, t ∈ S) with S shared inside a group; R and A recompute from the logged c, μ, σ; a run stopped
+// and resumed (also after losing its newest checkpoint) equals the uninterrupted run bitwise (weights and rows).
+import Foundation
+import Testing
+import ParaRLCLIP
+import ParaRLCore
+import ParaRLPolicy
+import ParaRLSampling
+import ParaRLStorage
+@testable import ParaRLTrainer
+import ParaRLWorld
+import TestSupport
+
+/// Micro inputs of a run, written once into a temporary folder.
+struct MicroFixture {
+    let folder: URL
+    let checkpoint: URL
+    let clip: URL
+    let calibration: URL
+    let vocabulary: URL
+
+    static func repositoryRoot(file: String = #filePath) -> URL {
+        URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    static let shared: Result<MicroFixture, Error> = Result { try make() }
+
+    static func make() throws -> MicroFixture {
+        let fm = FileManager.default
+        let folder = fm.temporaryDirectory.appendingPathComponent("pararl-trainer-tests-\(getpid())")
+        try? fm.removeItem(at: folder)
+        let tokenizer = folder.appendingPathComponent("sft/tokenizer"), checkpoint = folder.appendingPathComponent("sft/checkpoints/step-00000001")
+        try fm.createDirectory(at: tokenizer, withIntermediateDirectories: true)
+        try fm.createDirectory(at: checkpoint, withIntermediateDirectories: true)
+        // Image tokenizer fitted on a few world scenes (8×8 patches: 16 codes per image), the world's text vocabulary.
+        let world = WorldTaskSource(seed: 0), renderer = SceneRenderer(imageSize: 32)
+        let images = (0..<12).map { renderer.render(world.trainTask(index: $0).targetScene) }
+        let vq = try PatchVQ.fit(images: images, patchSize: 8, codebookSize: 12, iterations: 5).tokenizer
+        try vq.save(to: tokenizer.appendingPathComponent(SFTRun.imageTokenizerFile))
+        let text = TextTokenizer.world()
+        try text.save(to: tokenizer.appendingPathComponent(SFTRun.textVocabularyFile))
+        // A random micro policy saved as an SFT checkpoint (config.json, weights, sft_config.yaml with the layout).
+        var architecture = PolicyArchitecture()
+        architecture.dModel = 16; architecture.nLayers = 1; architecture.nHeads = 2; architecture.mlpHiddenSize = 24
+        architecture.maxSequenceLength = 128
+        let policy = try Policy(config: architecture.modelConfig(vocabulary: UnifiedVocabulary(textCount: text.count, codebookSize: vq.codeCount)))
+        var rng = RandomStream(seed: 1)
+        policy.initialise(std: 0.3, rng: &rng)
+        try policy.save(directory: checkpoint)
+        var sft = SFTConfig()
+        sft.instructionLength = 24; sft.textLength = 16
+        sft.imageTokenizer = tokenizer.appendingPathComponent(SFTRun.imageTokenizerFile).path
+        sft.textVocabulary = tokenizer.appendingPathComponent(SFTRun.textVocabularyFile).path
+        try Data(try StrictYAML.encode(sft).utf8).write(to: checkpoint.appendingPathComponent(SFTCheckpoint.configFile))
+        // A random tiny CLIP and μ/σ from its scores on reference pairs.
+        var clipConfig = CLIPTrainModelConfig()
+        clipConfig.patchSize = 8; clipConfig.visionWidth = 16; clipConfig.visionLayers = 1; clipConfig.visionHeads = 2
+        clipConfig.textWidth = 16; clipConfig.textLayers = 1; clipConfig.textHeads = 2; clipConfig.contextLength = 96
+        clipConfig.projectionDim = 16
+        let model = try CLIPModel(config: clipConfig.clipConfig)
+        var clipRNG = RandomStream(seed: 2)
+        model.initialiseWeights(rng: &clipRNG)
+        let clip = folder.appendingPathComponent("clip")
+        try model.save(directory: clip)
+        let vocabulary = try CLIPTokenizer.locateVocabulary(explicit: nil, repoRoot: repositoryRoot())
+        let scorer = CLIPScorer(model: model, tokenizer: try CLIPTokenizer(vocabularyURL: vocabulary))
+        var pairRNG = RandomStream(seed: 3)
+        let pairs = CLIPCalibration.referencePairs(source: world, trainTasks: 400, fraction: 0.05, rng: &pairRNG)
+        let (mu, sigma) = CLIPCalibration.statistics(try scorer.scores(texts: pairs.texts, images: pairs.images))
+        let calibration = folder.appendingPathComponent(CLIPCalibration.fileName)
+        try CLIPCalibration(mu: mu, sigma: sigma, count: pairs.texts.count, source: "references", model: clip.path, seed: 3,
+                            fraction: 0.05).write(to: calibration)
+        return MicroFixture(folder: folder, checkpoint: checkpoint, clip: clip, calibration: calibration, vocabulary: vocabulary)
+    }
+
+    /// A new run of rl-configs/pararl-micro.yaml on these inputs.
+    func start(_ name: String, edit: (inout ParaRLConfig) -> Void = { _ in }) throws -> ParaRLTrainer {
+        let run = folder.appendingPathComponent(name)
+        try? FileManager.default.removeItem(at: run)
+        return try ParaRLRun.start(configURL: Self.repositoryRoot().appendingPathComponent("rl-configs/pararl-micro.yaml"),
+                                   runDirectory: run) { c in
+            c.initCheckpoint = checkpoint.path; c.clipModel = clip.path; c.calibration = calibration.path
+            c.clipVocabulary = vocabulary.path
+            edit(&c)
+        }
+    }
+}
+
+/// Every row of a run except wall-clock fields (timings, timestamps, checkpoint paths).
+struct LoggedRun: Equatable {
+    var steps: [StepRecord], groups: [GroupRecord], rollouts: [RolloutRecord], snapshots: [SnapshotRecord]
+    var evaluations: [EvaluationRecord], checkpointSteps: [Int]
+
+    init(_ trainer: ParaRLTrainer) throws {
+        let log = try RolloutLog(readingAt: trainer.runDirectory.appendingPathComponent(RolloutLog.fileName).path)
+        let id = trainer.runID
+        steps = try log.steps(runID: id).map { s in
+            var s = s
+            s.secondsRollout = 0; s.secondsScoring = 0; s.secondsUpdate = 0; s.secondsTotal = 0
+            return s
+        }
+        groups = try log.groups(runID: id); rollouts = try log.rollouts(runID: id); snapshots = try log.snapshots(runID: id)
+        evaluations = try log.evaluations(runID: id); checkpointSteps = try log.checkpoints(runID: id).map(\.step)
+    }
+}
+
+@Suite("ParaRL micro run", .serialized)
+struct MicroRunTests {
+    func fixture() throws -> MicroFixture { try MicroFixture.shared.get() }
+
+    func weights(_ trainer: ParaRLTrainer) -> [Float] { Array(trainer.policy.model.params.buffer) }
+
+    @Test("the log holds one snapshot per (group, rollout, t ∈ S); R and A recompute from c, μ, σ; S is per group")
+    func rolloutLog() throws {
+        let f = try fixture()
+        let trainer = try f.start("log")
+        let before = weights(trainer)
+        try trainer.train()
+        #expect(weights(trainer) != before)
+        let c = trainer.config
+        let log = try RolloutLog(readingAt: trainer.runDirectory.appendingPathComponent(RolloutLog.fileName).path)
+        let runs = try log.runs()
+        #expect(runs.count == 1 && runs[0].clipMu == trainer.calibration.mu && runs[0].clipSigma == trainer.calibration.sigma)
+        #expect(runs[0].endedAt != nil && runs[0].sampledSteps == 2 && runs[0].objective == "trajectory")
+        let steps = try log.steps(runID: trainer.runID)
+        #expect(steps.map(\.step) == [1, 2, 3])
+        #expect(steps.allSatisfy { !$0.skipped && $0.gradNorm.isFinite && $0.kl.isFinite && $0.lr > 0 })
+        let reward = CLIPReward(mu: runs[0].clipMu, sigma: runs[0].clipSigma)
+        var sampledSets: [[Int]] = []
+        for step in 1...3 {
+            let groups = try log.groups(runID: trainer.runID, step: step)
+            #expect(groups.map(\.group) == [0, 1])
+            for group in groups {
+                let S = group.sampledSteps
+                sampledSets.append(S)
+                #expect(S.count == c.sampledSteps && S == S.sorted() && Set(S).count == S.count && S.allSatisfy { (1...c.sampler.steps).contains($0) })
+                #expect(S == trainer.sampledSteps(step: step - 1, group: group.group))
+                let rollouts = try log.rollouts(runID: trainer.runID, step: step, group: group.group)
+                #expect(rollouts.map(\.rollout) == Array(0..<c.groupSize))
+                var rewards: [[Double]] = [], advantages: [[Double]] = []
+                for r in rollouts {
+                    let record = try TrajectoryRecord(encoded: r.trajectory)
+                    #expect(record.seed == r.samplerSeed && record.seed == trainer.samplerSeed(step: step - 1, group: group.group, rollout: r.rollout))
+                    let snaps = try log.snapshots(runID: trainer.runID, step: step, group: group.group, rollout: r.rollout)
+                    #expect(snaps.map(\.t) == S)  // exactly one snapshot per t ∈ S, the group's S for every rollout
+                    for s in snaps { #expect(s.reward == reward.reward(score: s.clipScore)) }
+                    rewards.append(snaps.map(\.reward)); advantages.append(snaps.map(\.advantage))
+                    #expect(snaps.allSatisfy { !$0.partialImagePNG.isEmpty })
+                }
+                let recomputed = GroupAdvantages(rewards: rewards)
+                #expect(recomputed.advantages == advantages)
+            }
+            let snapshots = try log.snapshots(runID: trainer.runID, step: step)
+            #expect(snapshots.count == c.promptsPerStep * c.groupSize * c.sampledSteps)
+            let rewards = snapshots.map(\.reward), mean = rewards.reduce(0, +) / Double(rewards.count)
+            #expect(abs(steps[step - 1].rewardMean - mean) < 1e-12)
+        }
+        #expect(Set(sampledSets).count > 1)  // drawn afresh per group
+        // Evaluations before training, at step 2 (eval_every) and at the end, overall + per category + per kind.
+        let evaluations = try log.evaluations(runID: trainer.runID)
+        #expect(Set(evaluations.map(\.step)) == [0, 2, 3])
+        #expect(evaluations.filter { $0.scope == "overall" }.allSatisfy { $0.tasks == c.evalTasks })
+        #expect(try log.checkpoints(runID: trainer.runID).map(\.step) == [1, 2, 3])  // every checkpoint written …
+        #expect(try SFTCheckpoint.completed(runDirectory: trainer.runDirectory).map(\.step) == [2, 3])  // … the last 2 kept
+        // The newest checkpoint loads as a policy bundle with the trained weights.
+        let bundle = try PolicyBundle.load(checkpoint: try #require(SFTCheckpoint.completed(runDirectory: trainer.runDirectory).last).url)
+        #expect(Array(bundle.policy.model.params.buffer) == weights(trainer))
+    }
+
+    @Test("resume after a stop at step 1, and after losing the newest checkpoint, equals the uninterrupted run bitwise")
+    func resumeIsExact() throws {
+        let f = try fixture()
+        let full = try f.start("full")
+        try full.train()
+        let expected = try LoggedRun(full)
+
+        let stopped = try f.start("stopped")
+        try stopped.train(until: 1)
+        let resumed = try ParaRLRun.resume(runDirectory: stopped.runDirectory)
+        #expect(resumed.step == 1 && resumed.runID == stopped.runID)
+        try resumed.train(until: 2)
+        // Losing checkpoint 2 after its rows were committed (as a kill between the two would): resume from 1 rewrites step 2.
+        try FileManager.default.removeItem(at: stopped.runDirectory.appendingPathComponent("checkpoints/step-00000002"))
+        let again = try ParaRLRun.resume(runDirectory: stopped.runDirectory)
+        #expect(again.step == 1)
+        try again.train()
+        #expect(weights(again) == weights(full))
+        var got = try LoggedRun(again)
+        #expect(got.checkpointSteps.last == 3)
+        got.checkpointSteps = expected.checkpointSteps  // which checkpoints remain differs by construction
+        #expect(got.steps == expected.steps)
+        #expect(got.groups == expected.groups)
+        #expect(got.rollouts == expected.rollouts)
+        #expect(got.snapshots == expected.snapshots)
+        #expect(got.evaluations == expected.evaluations)
+    }
+
+    @Test("the output-level objective: S = {T}, one snapshot per rollout at T, updates the policy")
+    func outputLevelRun() throws {
+        let f = try fixture()
+        let trainer = try f.start("output") { c in c.objective = .output; c.steps = 1; c.evalTasks = 0 }
+        let before = weights(trainer)
+        try trainer.train()
+        #expect(weights(trainer) != before)
+        let log = try RolloutLog(readingAt: trainer.runDirectory.appendingPathComponent(RolloutLog.fileName).path)
+        let groups = try log.groups(runID: trainer.runID)
+        #expect(groups.allSatisfy { $0.sampledSteps == [trainer.config.sampler.steps] })
+        #expect(try log.snapshots(runID: trainer.runID).count == trainer.config.promptsPerStep * trainer.config.groupSize)
+        #expect(try log.runs()[0].sampledSteps == 1)
+    }
+
+    @Test("calibration: rollouts estimates μ, σ from the initial policy's partial outputs at every step and stores them")
+    func rolloutCalibration() throws {
+        let f = try fixture()
+        let trainer = try f.start("calibrate") { c in c.calibration = ParaRLConfig.rolloutCalibration; c.steps = 1; c.evalTasks = 0 }
+        let stored = try CLIPCalibration.read(from: trainer.runDirectory.appendingPathComponent(CLIPCalibration.fileName))
+        #expect(stored == trainer.calibration && stored.source == "rollouts")
+        #expect(stored.count == trainer.config.calibrationPrompts * trainer.config.sampler.steps && stored.sigma > 0)
+        #expect(try RolloutLog(readingAt: trainer.runDirectory.appendingPathComponent(RolloutLog.fileName).path).runs()[0].clipMu == stored.mu)
+    }
+
+    @Test("unknown keys, also inside sampler:, are errors naming the key and file")
+    func strictConfig() throws {
+        let url = MicroFixture.repositoryRoot().appendingPathComponent("rl-configs/pararl-micro.yaml")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        for (bad, key) in [(text + "lr_typo: 1\n", "lr_typo"), (text.replacingOccurrences(of: "  steps: 6", with: "  steps: 6\n  stepz: 2"), "sampler.stepz")] {
+            do {
+                _ = try ParaRLConfig.parse(bad, source: "micro.yaml")
+                Issue.record("accepted an unknown key \(key)")
+            } catch let e as TrainerError {
+                #expect(e.description.contains(key) && e.description.contains("micro.yaml"), "\(e)")
+            }
+        }
+        #expect(throws: TrainerError.self) { try ParaRLConfig.parse("sampled_steps: 9\nsampler:\n  steps: 6\n", source: "x.yaml") }
+        for name in ["pararl-s2", "pararl-s3", "pararl-s4", "output-level", "pararl-micro"] {
+            let c = try ParaRLConfig.load(MicroFixture.repositoryRoot().appendingPathComponent("rl-configs/\(name).yaml"))
+            #expect(c.epsilon > 0)
+        }
+        let s3 = try ParaRLConfig.load(MicroFixture.repositoryRoot().appendingPathComponent("rl-configs/pararl-s3.yaml"))
+        #expect(s3.sampledSteps == 3 && s3.epsilon == 0.2 && s3.beta == 1e-4 && s3.gradClip == 1.0 && s3.objective == .trajectory)
+    }
+}
