@@ -1,0 +1,96 @@
+// The ablation table's numbers equal those recomputed from what the runs logged: the SFT row from the step-0
+// evaluations (one per seed), each variant's row from its runs' final evaluations, mean ± sample std over seeds.
+import Foundation
+import Testing
+import ParaRLStorage
+@testable import ParaRLReport
+
+@Suite("Ablation table")
+struct AblationTableTests {
+    static func axes(_ e: EvaluationRecord) -> [Double?] {
+        [e.textQuality, e.textAlignment, e.imageConsistency, e.imageAlignment, e.imageQuality, e.outputAlignment, e.overall]
+    }
+
+    @Test("rows equal the mean and sample standard deviation of the logged evaluations")
+    func fromLogs() throws {
+        let dir = try FixtureLog.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let seeds: [UInt64] = [11, 12, 13]
+        var written: [String: [FixtureRun]] = [:]
+        for (name, objective, s) in [("output-level", "output", 1), ("s2", "trajectory", 2), ("s3", "trajectory", 3)] {
+            for (k, seed) in seeds.enumerated() {
+                // Different budgets per seed: the table must take each run's own last evaluation.
+                written[name, default: []].append(try FixtureLog.write(runID: "\(name)-seed\(seed)", in: dir, objective: objective, s: s,
+                                                                        steps: 1 + k, groups: 1, g: 2, seed: seed,
+                                                                        contentSeed: seed &+ UInt64(s) * 100))
+            }
+        }
+        // A run without a final evaluation (stopped early) contributes nothing to its variant's row.
+        let unfinished = try FixtureLog.write(runID: "s3-unfinished", in: dir, s: 3, steps: 2, groups: 1, g: 2, seed: 11,
+                                              contentSeed: 77, finalEvaluation: false)
+        let catalog = try LogCatalog(locations: [dir.path])
+        let names = ["output-level", "s2", "s3"]
+        let variants = try names.map { name in
+            (name: name, runs: try ((written[name] ?? []) + (name == "s3" ? [unfinished] : [])).map { try catalog.run($0.record.runID) })
+        }
+        let table = try AblationTable.compute(variants: variants)
+        #expect(table.rows.map(\.variant) == [AblationTable.startLabel] + names)
+
+        func expected(_ evals: [EvaluationRecord]) -> [(mean: Double?, spread: Double?)] {
+            (0..<7).map { a in
+                let xs = evals.compactMap { Self.axes($0)[a] }
+                guard !xs.isEmpty else { return (nil, nil) }
+                let m = xs.reduce(0, +) / Double(xs.count)
+                let sd = xs.count > 1 ? (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot() : nil
+                return (m, sd)
+            }
+        }
+        func check(_ row: AblationRow, _ evals: [EvaluationRecord]) {
+            let e = expected(evals)
+            #expect(row.cells.count == 7)
+            for (cell, x) in zip(row.cells, e) {
+                #expect(cell.mean.map { abs($0 - (x.mean ?? .nan)) < 1e-9 } ?? (x.mean == nil))
+                #expect(cell.spread.map { abs($0 - (x.spread ?? .nan)) < 1e-9 } ?? (x.spread == nil))
+                #expect(cell.seeds == evals.count)
+            }
+        }
+        // SFT start: step-0 overall evaluations of the first variant's runs (one per seed).
+        let start = (written["output-level"] ?? []).compactMap { f in f.evaluations.first { $0.step == 0 && $0.scope == "overall" } }
+        #expect(start.count == seeds.count)
+        check(table.rows[0], start)
+        for (i, name) in names.enumerated() {
+            let finals = (written[name] ?? []).compactMap { f in
+                f.evaluations.filter { $0.scope == "overall" && $0.step > 0 }.max { $0.step < $1.step }
+            }
+            #expect(finals.count == seeds.count)
+            #expect(table.rows[i + 1].steps == finals.map(\.step))
+            check(table.rows[i + 1], finals)
+        }
+        // The markdown shows every cell as "mean ± std" with one decimal.
+        let md = table.markdown()
+        let lines = md.split(separator: "\n")
+        #expect(lines.first?.contains("Text Qual. | Text Align. | Image Cons. | Image Align. | Image Qual. | Output Align. | Overall") == true)
+        for row in table.rows {
+            let line = try #require(lines.first { $0.hasPrefix("| \(row.variant) |") })
+            for cell in row.cells { #expect(line.contains(cell.text)) }
+            if let overall = row.cells.last, let m = overall.mean, let s = overall.spread {
+                #expect(line.contains(String(format: "%.1f ± %.1f", m, s)))
+            }
+        }
+        // JSON round-trips.
+        #expect(try JSONDecoder().decode(AblationTable.self, from: Data(Inspect.json(table).utf8)) == table)
+    }
+
+    @Test("a single seed shows no spread; a variant without final evaluations shows dashes")
+    func edges() throws {
+        let dir = try FixtureLog.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let f = try FixtureLog.write(runID: "one", in: dir, steps: 1, groups: 1, g: 2, seed: 5)
+        let run = try LogCatalog(locations: [f.path]).run("one")
+        let table = try AblationTable.compute(variants: [(name: "solo", runs: [run]), (name: "empty", runs: [])])
+        #expect(table.rows[1].cells.allSatisfy { $0.spread == nil })
+        let final = try #require(f.evaluations.first { $0.step == 1 && $0.scope == "overall" })
+        #expect(table.rows[1].cells.last?.text == String(format: "%.1f", final.overall))
+        #expect(table.rows[2].cells.allSatisfy { $0.text == "–" && $0.seeds == 0 })
+    }
+}
