@@ -13,7 +13,8 @@ public enum RolloutCalibration {
     public static let trainTasks = 20_000
 
     public static func estimate(bundle: PolicyBundle, sampler config: SamplerConfig, scorer: CLIPScorer, prompts: Int,
-                                batch: Int, seed: UInt64, worldSeed: UInt64, model: String) throws -> CLIPCalibration {
+                                batch: Int, seed: UInt64, worldSeed: UInt64, model: String,
+                                trainTasks: Int = RolloutCalibration.trainTasks) throws -> CLIPCalibration {
         var rng = RandomStream(seed: seed).split("rollout-calibration")
         let world = WorldTaskSource(seed: worldSeed)
         let indices = rng.sample(min(prompts, trainTasks), of: trainTasks)
