@@ -124,6 +124,14 @@ public final class SFTTrainer {
 
     /// Makes every rank hold rank 0's parameters (and, on resume, its AdamW moments and trainer state).
     func synchroniseFromRoot(state: inout SFTTrainerState, optimizerToo: Bool) throws {
+        try Self.synchroniseFromRoot(policy: policy, optimizer: optimizer, state: &state, optimizerToo: optimizerToo,
+                                     communicator: communicator)
+    }
+
+    /// Rank 0's parameters, trainer state and (with `optimizerToo`) AdamW moments on every rank; shared by the SFT
+    /// and ParaRL trainers.
+    public static func synchroniseFromRoot(policy: Policy, optimizer: AdamW, state: inout SFTTrainerState, optimizerToo: Bool,
+                                           communicator: any Communicator) throws {
         try communicator.broadcast(policy.model.params.buffer, root: 0)
         var encoded = communicator.isRoot ? try JSONEncoder().encode(state) : Data()
         try communicator.broadcast(&encoded, root: 0)

@@ -134,20 +134,8 @@ public final class ParaRLTrainer {
 
     /// Every rank takes rank 0's parameters (and on resume its AdamW state and step).
     func synchroniseFromRoot(state: inout SFTTrainerState, optimizerToo: Bool) throws {
-        try communicator.broadcast(policy.model.params.buffer, root: 0)
-        var encoded = communicator.isRoot ? try JSONEncoder().encode(state) : Data()
-        try communicator.broadcast(&encoded, root: 0)
-        do { state = try JSONDecoder().decode(SFTTrainerState.self, from: encoded) } catch {
-            throw TrainerError.invalidInput("rank \(communicator.rank): the trainer state broadcast by rank 0 does not decode: \(error)")
-        }
-        guard optimizerToo else { return }
-        var moments = optimizer.state
-        try communicator.broadcast(&moments.expAvg, root: 0)
-        try communicator.broadcast(&moments.expAvgSq, root: 0)
-        var s = [Double(moments.step)]
-        try communicator.broadcast(&s, root: 0)
-        moments.step = Int(s[0])
-        try optimizer.restore(moments)
+        try SFTTrainer.synchroniseFromRoot(policy: policy, optimizer: optimizer, state: &state, optimizerToo: optimizerToo,
+                                           communicator: communicator)
     }
 
     // MARK: Streams (all derived from (seed, step, global group, rollout))
