@@ -1,6 +1,7 @@
 // `pararl inspect export`: a run's table as CSV (RFC 4180) or JSON Lines, without image or trajectory blobs.
 // Snapshots are joined with their group and rollout so each line stands alone.
 import Foundation
+import ParaRLWorld
 import GRDB
 import ParaRLStorage
 
@@ -110,19 +111,5 @@ public enum Export {
         }
     }
 
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    static func jsonString(_ s: String) -> String { JSONText.quote(s) }
 }

@@ -288,8 +288,8 @@ public enum WorldDataset {
 }
 
 /// JSON string quoting with a fixed escape set, so written files are byte-stable.
-enum JSONText {
-    static func quote(_ s: String) -> String {
+public enum JSONText {
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
