@@ -13,28 +13,35 @@ struct CalibrateCommand: ParsableCommand {
         abstract: "Estimate μ_CLIP and σ_CLIP on a random 1% of the training data for the reward normalisation.",
         discussion: """
             Scores reference pairs (each sampled training task's reasoning trace with its rendered target scene)
-            with the CLIP model and writes μ, the population σ and how they were measured to
-            <run>/clip_calibration.json, where the trainer reads them. R = ½(1 + clip((c − μ)/σ, −1, 1)).
+            with the CLIP model and writes μ, the population σ and how they were measured, where the trainer reads
+            them. R = ½(1 + clip((c − μ)/σ, −1, 1)).
             The source `rollouts` scores the initial policy's partial outputs instead: one rollout for each of a random
             1% of the training prompts, its partial text and image at every step 1…T (use it when reference pairs score
             far above what the policy produces, which clips every reward to 0).
+            With --config (a ParaRL run config), the CLIP model, vocabulary, seeds, initial policy and sampler come from
+            the config and the result is written to the file its `calibration:` key names (or --out / --run).
+            Without it, --model and --run (or --out) are required.
             Examples:
+              pararl calibrate --config rl-configs/pararl-s3.yaml --out runs/calibration/clip_calibration.json
+              pararl calibrate --config rl-configs/pararl-s3.yaml --source rollouts --out runs/calibration/rollouts.json
               pararl calibrate --model runs/clip-tiny/model --run runs/pararl-s3
               pararl calibrate --model runs/clip-tiny/model --run runs/pararl-s3 --source rollouts \
                   --policy runs/sft-tiny/step-00000400 --sampler-config rl-configs/sample-tiny.yaml
             """)
 
-    enum Source: String, ExpressibleByArgument { case references, rollouts }
-
-    @Option(help: "CLIP model folder.") var model: String
-    @Option(name: .customLong("run"), help: "Run folder the calibration is written into.") var runFolder: String
-    @Option(help: "Data source: references (default) or rollouts.") var source: Source = .references
-    @Option(help: "Seed of the world's task source.") var worldSeed: UInt64 = 0
-    @Option(help: "Training tasks the subset is drawn from.") var trainTasks: Int = 20_000
+    @Option(help: "ParaRL run config (rl-configs/pararl-*.yaml): model, vocabulary, seeds, policy and sampler from it.")
+    var config: String?
+    @Option(help: "CLIP model folder (without --config).") var model: String?
+    @Option(name: .customLong("run"), help: "Run folder the calibration is written into (as <run>/clip_calibration.json).")
+    var runFolder: String?
+    @Option(help: "File the calibration is written to (instead of --run or the config's calibration: path).") var out: String?
+    @Option(help: "Data source: references (default) or rollouts.") var source: RunCalibration.Source = .references
+    @Option(help: "Seed of the world's task source (default: the config's world_seed, else 0).") var worldSeed: UInt64?
+    @Option(help: "Training tasks the subset is drawn from.") var trainTasks: Int = RolloutCalibration.trainTasks
     @Option(help: "Share of the training data scored.") var fraction: Double = 0.01
-    @Option(help: "Seed of the subset.") var seed: UInt64 = 0
-    @Option(help: "Policy checkpoint whose rollouts are scored (source rollouts).") var policy: String?
-    @Option(help: "Sampler YAML for source rollouts (default: the sampler defaults).") var samplerConfig: String?
+    @Option(help: "Seed of the subset (default: the config's seed, else 0).") var seed: UInt64?
+    @Option(help: "Policy checkpoint whose rollouts are scored (source rollouts, without --config).") var policy: String?
+    @Option(help: "Sampler YAML for source rollouts without --config (default: the sampler defaults).") var samplerConfig: String?
     @Flag(help: "Print the calibration as JSON.") var json = false
     @OptionGroup var vocabulary: CLIPVocabularyOptions
     @OptionGroup var compute: ComputeOptions
@@ -42,6 +49,16 @@ struct CalibrateCommand: ParsableCommand {
     func validate() throws {
         if trainTasks < 1 { throw ValidationError("--train-tasks must be at least 1, got \(trainTasks)") }
         if !(fraction > 0 && fraction <= 1) { throw ValidationError("--fraction must be in (0, 1], got \(fraction)") }
+        if config != nil {
+            if model != nil || policy != nil || samplerConfig != nil || worldSeed != nil || vocabulary.vocab != nil {
+                throw ValidationError("with --config, the CLIP model, vocabulary, policy, sampler and world seed come from the config; "
+                                      + "drop --model, --vocab, --policy, --sampler-config and --world-seed")
+            }
+            if runFolder != nil && out != nil { throw ValidationError("give at most one of --run and --out") }
+            return
+        }
+        if model == nil { throw ValidationError("give --config RUN.yaml, or --model DIR with --run RUN or --out FILE") }
+        if (runFolder == nil) == (out == nil) { throw ValidationError("give exactly one of --run RUN and --out FILE") }
         if source == .rollouts && policy == nil {
             throw ValidationError("--source rollouts needs --policy CHECKPOINT (the policy whose partial rollouts are scored)")
         }
@@ -52,33 +69,42 @@ struct CalibrateCommand: ParsableCommand {
 
     func run() throws {
         compute.apply()
-        let scorer = CLIPScorer(model: try CLIPModel.load(directory: URL(fileURLWithPath: model)),
-                                tokenizer: try vocabulary.tokenizer())
         let calibration: CLIPCalibration
-        switch source {
-        case .references:
-            var rng = RandomStream(seed: seed).split("calibrate")
-            let pairs = CLIPCalibration.referencePairs(source: WorldTaskSource(seed: worldSeed), trainTasks: trainTasks,
-                                                       fraction: fraction, rng: &rng)
-            let scores = try scorer.scores(texts: pairs.texts, images: pairs.images)
-            let (mu, sigma) = CLIPCalibration.statistics(scores)
-            calibration = CLIPCalibration(mu: mu, sigma: sigma, count: scores.count, source: source.rawValue,
-                                          model: model, seed: seed, fraction: fraction)
-        case .rollouts:
-            let bundle = try PolicyBundle.load(checkpoint: URL(fileURLWithPath: policy ?? ""))
-            let sampler = try samplerConfig.map { try SamplerConfig.load(URL(fileURLWithPath: $0)) } ?? SamplerConfig()
-            let prompts = max(1, Int((Double(trainTasks) * fraction).rounded()))
-            calibration = try RolloutCalibration.estimate(bundle: bundle, sampler: sampler, scorer: scorer, prompts: prompts,
-                                                          batch: 8, seed: seed, worldSeed: worldSeed, model: model,
-                                                          trainTasks: trainTasks)
+        let destination: URL
+        if let config {
+            let configURL = URL(fileURLWithPath: config)
+            let settings = try ParaRLConfig.load(configURL)
+            destination = try out.map { URL(fileURLWithPath: $0) }
+                ?? runFolder.map { URL(fileURLWithPath: $0).appendingPathComponent(CLIPCalibration.fileName) }
+                ?? RunCalibration.destination(config: settings, configURL: configURL)
+            calibration = try RunCalibration.estimate(configURL: configURL, config: settings, source: source, fraction: fraction,
+                                                      trainTasks: trainTasks, seed: seed)
+        } else {
+            let model = self.model ?? ""
+            destination = out.map { URL(fileURLWithPath: $0) }
+                ?? URL(fileURLWithPath: runFolder ?? ".").appendingPathComponent(CLIPCalibration.fileName)
+            let scorer = CLIPScorer(model: try CLIPModel.load(directory: URL(fileURLWithPath: model)),
+                                    tokenizer: try vocabulary.tokenizer())
+            switch source {
+            case .references:
+                calibration = try CLIPCalibration.fromReferences(scorer: scorer, worldSeed: worldSeed ?? 0, trainTasks: trainTasks,
+                                                                 fraction: fraction, seed: seed ?? 0, model: model)
+            case .rollouts:
+                let bundle = try PolicyBundle.load(checkpoint: URL(fileURLWithPath: policy ?? ""))
+                let sampler = try samplerConfig.map { try SamplerConfig.load(URL(fileURLWithPath: $0)) } ?? SamplerConfig()
+                let prompts = max(1, Int((Double(trainTasks) * fraction).rounded()))
+                calibration = try RolloutCalibration.estimate(bundle: bundle, sampler: sampler, scorer: scorer, prompts: prompts,
+                                                              batch: 8, seed: seed ?? 0, worldSeed: worldSeed ?? 0, model: model,
+                                                              trainTasks: trainTasks)
+            }
         }
-        let runURL = URL(fileURLWithPath: runFolder)
-        try FileManager.default.createDirectory(at: runURL, withIntermediateDirectories: true)
-        try calibration.write(to: runURL.appendingPathComponent(CLIPCalibration.fileName))
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try calibration.write(to: destination)
         if json { try printJSON(calibration) } else {
             print(String(format: "μ_CLIP %.4f  σ_CLIP %.4f  over %d scores (%@) → %@", calibration.mu, calibration.sigma,
-                         calibration.count, source.rawValue,
-                         runURL.appendingPathComponent(CLIPCalibration.fileName).path))
+                         calibration.count, source.rawValue, destination.path))
         }
     }
 }
+
+extension RunCalibration.Source: ExpressibleByArgument {}

@@ -44,6 +44,17 @@ public struct CLIPCalibration: Codable, Sendable, Equatable {
         }
     }
 
+    /// The calibration on reference pairs (`referencePairs`) drawn with `seed`, scored by `scorer`.
+    public static func fromReferences(scorer: CLIPScorer, worldSeed: UInt64, trainTasks: Int, fraction: Double, seed: UInt64,
+                                      model: String) throws -> CLIPCalibration {
+        var rng = RandomStream(seed: seed).split("calibrate")
+        let pairs = referencePairs(source: WorldTaskSource(seed: worldSeed), trainTasks: trainTasks, fraction: fraction, rng: &rng)
+        let scores = try scorer.scores(texts: pairs.texts, images: pairs.images)
+        let (mu, sigma) = statistics(scores)
+        return CLIPCalibration(mu: mu, sigma: sigma, count: scores.count, source: "references", model: model, seed: seed,
+                               fraction: fraction)
+    }
+
     /// The reference pairs of a random `fraction` of the first `trainTasks` training tasks (at least one),
     /// drawn without replacement: each task's reasoning trace with its rendered target scene.
     public static func referencePairs(source: WorldTaskSource, trainTasks: Int, fraction: Double,

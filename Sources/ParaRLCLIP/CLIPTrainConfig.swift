@@ -66,8 +66,13 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
     /// Training tasks pairs are drawn from.
     public var trainTasks = 20_000
     public var steps = 1_500
-    /// Anchor scenes per step; each brings its hard negative, so a step sees 2 × batch_size pairs.
+    /// Anchor scenes per step; each brings `hard_negatives` negatives, so a step sees
+    /// (1 + hard_negatives) × batch_size pairs.
     public var batchSize = 32
+    /// One-attribute negatives per anchor (1–4), each changing a different attribute (colour, shape, count,
+    /// position, in a random order per anchor). More negatives per anchor put more of InfoNCE's weight on the
+    /// one-attribute differences the reward must see, at the same pair count with a smaller batch_size.
+    public var hardNegatives = 1
     public var learningRate = 1e-3
     public var warmupSteps = 100
     /// AdamW decay on matrices only (not on biases, norms, embeddings or logit_scale), as open_clip.
@@ -86,7 +91,7 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
     public var model = CLIPTrainModelConfig()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case seed, worldSeed = "world_seed", trainTasks = "train_tasks", steps, batchSize = "batch_size"
+        case seed, worldSeed = "world_seed", trainTasks = "train_tasks", steps, batchSize = "batch_size", hardNegatives = "hard_negatives"
         case learningRate = "learning_rate", warmupSteps = "warmup_steps", weightDecay = "weight_decay"
         case gradClip = "grad_clip", maxLogitScale = "max_logit_scale", captionShare = "caption_share"
         case reasoningShare = "reasoning_share", evalScenes = "eval_scenes", logEvery = "log_every", out, model
@@ -100,6 +105,7 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
         trainTasks = try c.decodeIfPresent(Int.self, forKey: .trainTasks) ?? d.trainTasks
         steps = try c.decodeIfPresent(Int.self, forKey: .steps) ?? d.steps
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+        hardNegatives = try c.decodeIfPresent(Int.self, forKey: .hardNegatives) ?? d.hardNegatives
         learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? d.learningRate
         warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps) ?? d.warmupSteps
         weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
@@ -153,6 +159,8 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
     public func validate(path: String) throws {
         func check(_ ok: Bool, _ reason: String) throws { if !ok { throw CLIPError.config(path: path, reason: reason) } }
         try check(steps >= 0 && batchSize >= 1 && trainTasks >= 1, "steps ≥ 0, batch_size ≥ 1 and train_tasks ≥ 1")
+        try check((1...CLIPHardNegativeKind.allCases.count).contains(hardNegatives),
+                  "hard_negatives must be between 1 and \(CLIPHardNegativeKind.allCases.count) (one per attribute)")
         try check(learningRate > 0 && warmupSteps >= 0 && weightDecay >= 0 && gradClip > 0, "invalid optimiser settings")
         try check(captionShare >= 0 && reasoningShare >= 0 && captionShare + reasoningShare <= 1,
                   "caption_share and reasoning_share must be ≥ 0 with a sum ≤ 1")

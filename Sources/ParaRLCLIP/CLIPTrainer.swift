@@ -59,15 +59,18 @@ public final class CLIPTrainer {
             let u = rng.uniformDouble()
             let form: CLIPTextForm = u < config.captionShare ? .caption
                 : u < config.captionShare + config.reasoningShare ? .reasoning : .partialReasoning
-            var negative: Scene?
+            var negatives: [Scene] = []
             var kinds = CLIPHardNegativeKind.allCases
             rng.shuffle(&kinds)
-            for kind in kinds where negative == nil { negative = CLIPWorldData.hardNegative(of: task.targetScene, kind: kind, rng: &rng) }
-            var formRNG = rng.split(texts.count)  // the same cut for anchor and negative text
-            var negRNG = formRNG
-            texts.append(CLIPWorldData.text(form, task: task, scene: task.targetScene, rng: &formRNG))
+            for kind in kinds where negatives.count < config.hardNegatives {
+                if let negative = CLIPWorldData.hardNegative(of: task.targetScene, kind: kind, rng: &rng) { negatives.append(negative) }
+            }
+            let formRNG = rng.split(texts.count)  // the same cut for the anchor's and its negatives' texts
+            var anchorRNG = formRNG
+            texts.append(CLIPWorldData.text(form, task: task, scene: task.targetScene, rng: &anchorRNG))
             images.append(renderer.render(task.targetScene))
-            if let negative {
+            for negative in negatives {
+                var negRNG = formRNG
                 texts.append(CLIPWorldData.text(form, task: task, scene: negative, rng: &negRNG))
                 images.append(renderer.render(negative))
             }

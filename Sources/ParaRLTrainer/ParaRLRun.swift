@@ -18,16 +18,9 @@ public enum ParaRLRun {
 
     struct RunInfo: Codable { var runID: String; var startedAt: Date }
 
-    static func resolve(_ path: String, against base: URL) -> String {
-        path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path
-    }
-
-    /// A new run of the config at `configURL` in `runDirectory` (which must not hold a run yet). Every rank calls it.
-    public static func start(configURL: URL, runDirectory: URL, communicator: any Communicator = SingleProcessCommunicator(),
-                             codeVersion: String = "", overrides: (inout ParaRLConfig) -> Void = { _ in }) throws -> ParaRLTrainer {
-        var config = try ParaRLConfig.load(configURL)
-        overrides(&config)
-        try config.validate(source: configURL.path)
+    /// `config` with its file paths made absolute against the config's folder and the CLIP vocabulary located.
+    public static func resolvingPaths(_ config: ParaRLConfig, configURL: URL) throws -> ParaRLConfig {
+        var config = config
         let base = configURL.deletingLastPathComponent()
         config.initCheckpoint = resolve(config.initCheckpoint, against: base)
         config.referenceCheckpoint = resolve(config.referenceCheckpoint ?? config.initCheckpoint, against: base)
@@ -39,6 +32,20 @@ public enum ParaRLRun {
         } catch {
             throw TrainerError.invalidConfig(file: configURL.path, key: "clip_vocabulary", reason: "\(error)")
         }
+        return config
+    }
+
+    static func resolve(_ path: String, against base: URL) -> String {
+        path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    /// A new run of the config at `configURL` in `runDirectory` (which must not hold a run yet). Every rank calls it.
+    public static func start(configURL: URL, runDirectory: URL, communicator: any Communicator = SingleProcessCommunicator(),
+                             codeVersion: String = "", overrides: (inout ParaRLConfig) -> Void = { _ in }) throws -> ParaRLTrainer {
+        var config = try ParaRLConfig.load(configURL)
+        overrides(&config)
+        try config.validate(source: configURL.path)
+        config = try resolvingPaths(config, configURL: configURL)
         let fm = FileManager.default
         // Rank 0 alone looks (it is the one that writes the folder) and tells the others, so no rank sees rank 0's
         // fresh config.yaml and refuses a run that is just starting.

@@ -221,6 +221,125 @@ struct MicroRunTests {
         #expect(try RolloutLog(readingAt: trainer.runDirectory.appendingPathComponent(RolloutLog.fileName).path).runs()[0].clipMu == stored.mu)
     }
 
+    @Test("pararl calibrate --config: paths from the config's folder, μ/σ on the sampled share, written where train reads them")
+    func calibrateFromConfig() throws {
+        let f = try fixture()
+        let folder = f.folder.appendingPathComponent("calibrate-config")
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var config = try ParaRLConfig.load(MicroFixture.repositoryRoot().appendingPathComponent("rl-configs/pararl-micro.yaml"))
+        config.initCheckpoint = "../sft/checkpoints/step-00000001"; config.clipModel = "../clip"
+        config.calibration = "out/clip_calibration.json"; config.clipVocabulary = f.vocabulary.path; config.seed = 11
+        let configURL = folder.appendingPathComponent("run.yaml")
+        try Data(try config.yaml().utf8).write(to: configURL)
+        let destination = try RunCalibration.destination(config: config, configURL: configURL)
+        #expect(destination.standardizedFileURL.path == folder.appendingPathComponent("out/clip_calibration.json").standardizedFileURL.path)
+
+        // References: the config's seed draws 5% of 400 training tasks; μ and σ are those of the CLIP's scores on them.
+        let calibration = try RunCalibration.estimate(configURL: configURL, config: config, source: .references, fraction: 0.05,
+                                                      trainTasks: 400)
+        var rng = RandomStream(seed: 11).split("calibrate")
+        let pairs = CLIPCalibration.referencePairs(source: WorldTaskSource(seed: config.worldSeed), trainTasks: 400, fraction: 0.05, rng: &rng)
+        let scorer = CLIPScorer(model: try CLIPModel.load(directory: f.clip), tokenizer: try CLIPTokenizer(vocabularyURL: f.vocabulary))
+        let scores = try scorer.scores(texts: pairs.texts, images: pairs.images).map(Double.init)
+        let mu = scores.reduce(0, +) / Double(scores.count)
+        let sigma = (scores.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(scores.count)).squareRoot()
+        #expect(calibration.count == 20 && calibration.source == "references" && calibration.seed == 11)
+        #expect(abs(calibration.mu - mu) < 1e-9 && abs(calibration.sigma - sigma) < 1e-9 && sigma > 0)
+
+        // Written to the config's calibration: file, a new run of that config reads exactly these values.
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try calibration.write(to: destination)
+        let run = try ParaRLRun.start(configURL: configURL, runDirectory: folder.appendingPathComponent("run"))
+        #expect(run.calibration == calibration)
+
+        // Rollouts: one rollout per sampled prompt, scored at every step.
+        let rollouts = try RunCalibration.estimate(configURL: configURL, config: config, source: .rollouts, fraction: 2.0 / 400, trainTasks: 400)
+        #expect(rollouts.source == "rollouts" && rollouts.count == 2 * config.sampler.steps && rollouts.sigma > 0)
+
+        // A config that estimates its calibration at the start names no file.
+        config.calibration = ParaRLConfig.rolloutCalibration
+        #expect(throws: TrainerError.self) { try RunCalibration.destination(config: config, configURL: configURL) }
+    }
+
+    @Test("an ablation plan expands variants × seeds into their own folders and resumes: finished runs are skipped")
+    func ablationPlan() throws {
+        let f = try fixture()
+        let folder = f.folder.appendingPathComponent("ablation")
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var base = try ParaRLConfig.load(MicroFixture.repositoryRoot().appendingPathComponent("rl-configs/pararl-micro.yaml"))
+        base.initCheckpoint = f.checkpoint.path; base.clipModel = f.clip.path; base.calibration = f.calibration.path
+        base.clipVocabulary = f.vocabulary.path; base.promptsPerStep = 1; base.evalTasks = 1
+        try Data(try base.yaml().utf8).write(to: folder.appendingPathComponent("base.yaml"))
+        let planURL = folder.appendingPathComponent("plan.yaml")
+        try Data("""
+            base: base.yaml
+            out: runs
+            seeds: [4, 5]
+            steps: 1
+            eval_tasks: 1
+            eval_every: 0
+            variants:
+              - name: output-level
+                set:
+                  objective: output
+              - name: s2
+                set:
+                  sampled_steps: 2
+                  num_iterations: 1
+
+            """.utf8).write(to: planURL)
+        let plan = try AblationPlan.load(planURL)
+        #expect(plan.runs.map { "\($0.variant)/\($0.seed)/\($0.directory.lastPathComponent)" }
+                == ["output-level/4/output-level-seed4", "output-level/5/output-level-seed5", "s2/4/s2-seed4", "s2/5/s2-seed5"])
+        #expect(plan.runs.allSatisfy { $0.directory.deletingLastPathComponent().standardizedFileURL.path
+                                       == folder.appendingPathComponent("runs").standardizedFileURL.path })
+        // Only the `set:` keys and the plan's overrides differ from the base.
+        for run in plan.runs {
+            var expected = base
+            expected.seed = run.seed; expected.steps = 1; expected.evalTasks = 1; expected.evalEvery = 0
+            if run.variant == "output-level" { expected.objective = .output } else { expected.sampledSteps = 2; expected.numIterations = 1 }
+            #expect(run.config == expected)
+        }
+        let first = plan.runs[0]
+        #expect(try AblationPlan.state(of: first.directory) == .pending)
+        let (trainer, state) = try #require(try AblationPlan.trainer(for: first, baseURL: plan.baseURL, codeVersion: "test"))
+        #expect(state == .pending && trainer.config.objective == .output && trainer.config.seed == 4)
+        try trainer.train()
+        #expect(try AblationPlan.state(of: first.directory) == .finished)
+        #expect(try AblationPlan.trainer(for: first, baseURL: plan.baseURL, codeVersion: "test") == nil)
+        // A folder with a checkpoint but no end resumes from it; one without a checkpoint is moved aside and restarted.
+        let second = plan.runs[2]
+        var resumedConfig = second
+        resumedConfig.config.steps = 2
+        let (partial, _) = try #require(try AblationPlan.trainer(for: resumedConfig, baseURL: plan.baseURL, codeVersion: "test"))
+        try partial.train(until: 1)
+        #expect(try AblationPlan.state(of: second.directory) == .resumable(step: 1))
+        let third = plan.runs[3]
+        try FileManager.default.createDirectory(at: third.directory, withIntermediateDirectories: true)
+        try Data(try base.yaml().utf8).write(to: third.directory.appendingPathComponent(ParaRLRun.configFile))
+        #expect(try AblationPlan.state(of: third.directory) == .incomplete)
+        let (restarted, restartState) = try #require(try AblationPlan.trainer(for: third, baseURL: plan.baseURL, codeVersion: "test"))
+        #expect(restartState == .incomplete && restarted.config.sampledSteps == 2)
+        let aside = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("runs").path)
+            .filter { $0.hasPrefix("s2-seed5.incomplete-") }
+        #expect(aside.count == 1)
+        // Unknown keys at the top or inside a variant are errors naming them.
+        for (bad, key) in [("base: base.yaml\nvariants: [{name: a}]\nstep: 3\n", "step"),
+                           ("base: base.yaml\nvariants: [{name: a, sett: {}}]\n", "variants[0].sett"),
+                           ("base: base.yaml\nvariants: [{name: a, set: {lr_typo: 1}}]\n", "lr_typo")] {
+            let url = folder.appendingPathComponent("bad.yaml")
+            try Data(bad.utf8).write(to: url)
+            do {
+                _ = try AblationPlan.load(url)
+                Issue.record("accepted \(key)")
+            } catch let e as TrainerError {
+                #expect(e.description.contains(key), "\(e)")
+            }
+        }
+    }
+
     @Test("unknown keys, also inside sampler:, are errors naming the key and file")
     func strictConfig() throws {
         let url = MicroFixture.repositoryRoot().appendingPathComponent("rl-configs/pararl-micro.yaml")

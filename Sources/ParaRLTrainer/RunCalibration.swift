@@ -1,0 +1,48 @@
+// `pararl calibrate --config RUN.yaml` (DESIGN §3.5): μ_CLIP and σ_CLIP of a ParaRL run config's CLIP on a random
+// share (default 1%) of its training data — reference pairs (each sampled task's reasoning trace with its rendered
+// target scene) by default, or the config's initial policy's partial rollouts — written to the file the config's
+// `calibration:` key names, which is where `pararl train` reads them.
+import Foundation
+import ParaRLCLIP
+
+public enum RunCalibration {
+    public enum Source: String, CaseIterable, Sendable {
+        case references, rollouts
+    }
+
+    /// The file the trainer reads μ/σ from: the config's `calibration:` path (resolved against the config's folder).
+    /// A config that estimates them at the start (`calibration: rollouts`) names no file, so it is an error there.
+    public static func destination(config: ParaRLConfig, configURL: URL) throws -> URL {
+        guard !config.calibratesOnRollouts else {
+            throw TrainerError.invalidConfig(file: configURL.path, key: "calibration",
+                                             reason: "is `rollouts` (estimated when the run starts), so it names no file to write; "
+                                                 + "set it to a path such as ../runs/calibration/clip_calibration.json, or pass --out")
+        }
+        return URL(fileURLWithPath: ParaRLRun.resolve(config.calibration, against: configURL.deletingLastPathComponent()))
+    }
+
+    /// μ/σ for the config at `configURL` (paths relative to its folder) on `fraction` of `trainTasks` training tasks,
+    /// drawn with `seed` (default: the config's seed).
+    public static func estimate(configURL: URL, config: ParaRLConfig, source: Source, fraction: Double = 0.01,
+                                trainTasks: Int = RolloutCalibration.trainTasks, seed: UInt64? = nil) throws -> CLIPCalibration {
+        guard fraction > 0 && fraction <= 1 && trainTasks >= 1 else {
+            throw TrainerError.invalidConfig(file: configURL.path, key: "calibration",
+                                             reason: "the share must be in (0, 1] and the task count at least 1")
+        }
+        let resolved = try ParaRLRun.resolvingPaths(config, configURL: configURL)
+        let scorer = try ParaRLRun.scorer(resolved, file: configURL.path)
+        let seed = seed ?? config.seed
+        switch source {
+        case .references:
+            return try CLIPCalibration.fromReferences(scorer: scorer, worldSeed: config.worldSeed, trainTasks: trainTasks,
+                                                      fraction: fraction, seed: seed, model: resolved.clipModel)
+        case .rollouts:
+            let bundle = try ParaRLRun.loadBundle(URL(fileURLWithPath: resolved.initCheckpoint), key: "init_checkpoint",
+                                                  file: configURL.path)
+            return try RolloutCalibration.estimate(bundle: bundle, sampler: config.sampler, scorer: scorer,
+                                                   prompts: max(1, Int((Double(trainTasks) * fraction).rounded())),
+                                                   batch: config.groupSize, seed: seed, worldSeed: config.worldSeed,
+                                                   model: resolved.clipModel, trainTasks: trainTasks)
+        }
+    }
+}
