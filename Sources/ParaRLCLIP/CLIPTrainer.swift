@@ -51,10 +51,12 @@ public final class CLIPTrainer {
         schedule = CosineSchedule(peakLR: config.learningRate, warmupSteps: config.warmupSteps, totalSteps: config.steps)
     }
 
-    /// One batch: anchors and their hard negatives, as texts and images.
-    func batch() -> (texts: [String], images: [RGBImage]) {
-        var texts: [String] = [], images: [RGBImage] = []
+    /// One batch: anchors and their hard negatives, as texts and images; `anchors` holds the index of each anchor
+    /// (its negatives follow it). A scene allows fewer negatives when an attribute cannot change (e.g. no objects).
+    func batch() -> (texts: [String], images: [RGBImage], anchors: [Int]) {
+        var texts: [String] = [], images: [RGBImage] = [], anchors: [Int] = []
         for _ in 0..<config.batchSize {
+            anchors.append(texts.count)
             let task = source.trainTask(index: rng.int(below: config.trainTasks))
             let u = rng.uniformDouble()
             let form: CLIPTextForm = u < config.captionShare ? .caption
@@ -66,21 +68,22 @@ public final class CLIPTrainer {
                 if let negative = CLIPWorldData.hardNegative(of: task.targetScene, kind: kind, rng: &rng) { negatives.append(negative) }
             }
             let formRNG = rng.split(texts.count)  // the same cut for the anchor's and its negatives' texts
+            let minimumWords = CLIPWorldData.distinguishingWords(task: task, scene: task.targetScene, negatives: negatives)
             var anchorRNG = formRNG
-            texts.append(CLIPWorldData.text(form, task: task, scene: task.targetScene, rng: &anchorRNG))
+            texts.append(CLIPWorldData.text(form, task: task, scene: task.targetScene, minimumWords: minimumWords, rng: &anchorRNG))
             images.append(renderer.render(task.targetScene))
             for negative in negatives {
                 var negRNG = formRNG
-                texts.append(CLIPWorldData.text(form, task: task, scene: negative, rng: &negRNG))
+                texts.append(CLIPWorldData.text(form, task: task, scene: negative, minimumWords: minimumWords, rng: &negRNG))
                 images.append(renderer.render(negative))
             }
         }
-        return (texts, images)
+        return (texts, images, anchors)
     }
 
     /// One optimiser step; returns the loss and the gradient norm before clipping.
     public func step(index: Int) throws -> (loss: Double, gradNorm: Double) {
-        let (texts, images) = batch()
+        let (texts, images, _) = batch()
         let b = texts.count, p = model.config.projectionDim
         model.grads.zero()
         let t = try model.textForward(ids: scorer.tokenize(texts), b: b, t: model.config.textConfig.maxPositionEmbeddings)

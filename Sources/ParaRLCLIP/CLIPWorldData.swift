@@ -55,19 +55,39 @@ public enum CLIPWorldData {
     }
 
     /// The text of `form` for `task` whose final statement is that of `scene` (the task's target or a negative).
-    public static func text(_ form: CLIPTextForm, task: WorldTask, scene: Scene, rng: inout RandomStream) -> String {
+    /// A partial trace keeps at least `minimumWords` words (and at least the first object of the statement).
+    public static func text(_ form: CLIPTextForm, task: WorldTask, scene: Scene, minimumWords: Int = 0,
+                            rng: inout RandomStream) -> String {
         let statement = scene.statement
-        let steps = task.reasoning.hasSuffix(task.targetScene.statement)
-            ? String(task.reasoning.dropLast(task.targetScene.statement.count)) : task.reasoning + " "
+        let steps = reasoningSteps(task)
         switch form {
         case .caption: return statement
         case .reasoning: return steps + statement
         case .partialReasoning:
             let stepWords = steps.split(separator: " ").count
             let words = (steps + statement).split(separator: " ")
-            let lowest = min(words.count, stepWords + 6)  // "final scene: a red small circle" at least
+            let lowest = min(words.count, max(stepWords + 6, minimumWords))  // "final scene: a red small circle" at least
             let keep = lowest + rng.int(below: max(1, words.count - lowest + 1))
             return words.prefix(keep).joined(separator: " ")
         }
+    }
+
+    /// The words a partial trace must keep so that it tells `scene` from every one of `negatives`: one past the
+    /// first word where the full traces differ. A shorter cut would give an anchor and its negative the same text
+    /// for different images, and the contrastive loss would then teach the towers to ignore the changed attribute.
+    public static func distinguishingWords(task: WorldTask, scene: Scene, negatives: [Scene]) -> Int {
+        let steps = reasoningSteps(task)
+        let anchor = (steps + scene.statement).split(separator: " ")
+        return negatives.map { negative in
+            let words = (steps + negative.statement).split(separator: " ")
+            let same = zip(anchor, words).prefix { $0 == $1 }.count
+            return same + 1
+        }.max() ?? 0
+    }
+
+    /// The task's reasoning trace without its final statement (with a trailing space).
+    static func reasoningSteps(_ task: WorldTask) -> String {
+        task.reasoning.hasSuffix(task.targetScene.statement)
+            ? String(task.reasoning.dropLast(task.targetScene.statement.count)) : task.reasoning + " "
     }
 }

@@ -14,7 +14,7 @@ public struct AblationVariant: Sendable {
 }
 
 public struct AblationPlan: Sendable {
-    public static let keys = ["base", "out", "seeds", "steps", "eval_tasks", "eval_every", "variants"]
+    public static let keys = ["base", "out", "seeds", "steps", "eval_tasks", "eval_every", "set", "variants"]
     public static let variantKeys = ["name", "set"]
 
     public var file: URL
@@ -61,6 +61,7 @@ public struct AblationPlan: Sendable {
         let folder = url.deletingLastPathComponent()
         let baseURL = URL(fileURLWithPath: baseName, relativeTo: folder).standardizedFileURL
         var base = try ParaRLConfig.load(baseURL)
+        if let set = values["set"] { base = try apply(set, to: base, key: "set", source: source, label: "(plan set)") }
         if let n = values["steps"] {
             guard let s = n.int, s >= 1 else { throw bad("steps", "must be an integer ≥ 1") }
             base.steps = s
@@ -98,20 +99,27 @@ public struct AblationPlan: Sendable {
                 throw bad("variants[\(i)].name", "needs a name of letters, digits, '.', '_' or '-'")
             }
             guard !variants.contains(where: { $0.name == name }) else { throw bad("variants[\(i)].name", "\(name) is used twice") }
-            var config = base
-            if let set, set.mapping.map({ !$0.isEmpty }) ?? true {
-                guard set.mapping != nil else { throw bad("variants[\(i)].set", "expected a mapping of config keys") }
-                let yaml: String
-                do { yaml = try Yams.serialize(node: set) } catch { throw bad("variants[\(i)].set", "\(error)") }
-                do {
-                    config = try StrictYAML.decode(ParaRLConfig.self, from: yaml, defaults: base, keys: ParaRLConfig.keys,
-                                                   source: "\(source) (variant \(name))")
-                } catch let e as PolicyError { throw TrainerError.from(e) }
-                try config.validate(source: "\(source) (variant \(name))")
-            }
+            let config = try set.map { try apply($0, to: base, key: "variants[\(i)].set", source: source, label: "(variant \(name))") } ?? base
             variants.append(AblationVariant(name: name, config: config))
         }
         return AblationPlan(file: url, baseURL: baseURL, outDirectory: outDirectory, seeds: seeds, variants: variants)
+    }
+
+    /// `config` with the keys of the mapping `set` changed (strict: unknown keys are errors naming them).
+    static func apply(_ set: Node, to config: ParaRLConfig, key: String, source: String, label: String) throws -> ParaRLConfig {
+        guard let mapping = set.mapping else {
+            throw TrainerError.invalidConfig(file: source, key: key, reason: "expected a mapping of config keys")
+        }
+        guard !mapping.isEmpty else { return config }
+        let yaml: String
+        do { yaml = try Yams.serialize(node: set) } catch { throw TrainerError.invalidConfig(file: source, key: key, reason: "\(error)") }
+        let changed: ParaRLConfig
+        do {
+            changed = try StrictYAML.decode(ParaRLConfig.self, from: yaml, defaults: config, keys: ParaRLConfig.keys,
+                                            source: "\(source) \(label)")
+        } catch let e as PolicyError { throw TrainerError.from(e) }
+        try changed.validate(source: "\(source) \(label)")
+        return changed
     }
 
     // MARK: Run folders

@@ -280,6 +280,8 @@ struct MicroRunTests {
             steps: 1
             eval_tasks: 1
             eval_every: 0
+            set:
+              beta: 0.5
             variants:
               - name: output-level
                 set:
@@ -298,7 +300,7 @@ struct MicroRunTests {
         // Only the `set:` keys and the plan's overrides differ from the base.
         for run in plan.runs {
             var expected = base
-            expected.seed = run.seed; expected.steps = 1; expected.evalTasks = 1; expected.evalEvery = 0
+            expected.seed = run.seed; expected.steps = 1; expected.evalTasks = 1; expected.evalEvery = 0; expected.beta = 0.5
             if run.variant == "output-level" { expected.objective = .output } else { expected.sampledSteps = 2; expected.numIterations = 1 }
             #expect(run.config == expected)
         }
@@ -328,7 +330,8 @@ struct MicroRunTests {
         // Unknown keys at the top or inside a variant are errors naming them.
         for (bad, key) in [("base: base.yaml\nvariants: [{name: a}]\nstep: 3\n", "step"),
                            ("base: base.yaml\nvariants: [{name: a, sett: {}}]\n", "variants[0].sett"),
-                           ("base: base.yaml\nvariants: [{name: a, set: {lr_typo: 1}}]\n", "lr_typo")] {
+                           ("base: base.yaml\nvariants: [{name: a, set: {lr_typo: 1}}]\n", "lr_typo"),
+                           ("base: base.yaml\nset: {betta: 1}\nvariants: [{name: a}]\n", "betta")] {
             let url = folder.appendingPathComponent("bad.yaml")
             try Data(bad.utf8).write(to: url)
             do {
