@@ -32,7 +32,7 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "Output folder (must not hold a demo yet).") var out: String = "runs/demo"
     @Option(help: "World scenes rendered for the tokenizer.") var images: Int = 300
-    @Option(help: "CLIP training steps (clip-tiny.yaml trains 1500).") var clipSteps: Int = 200
+    @Option(help: "CLIP training steps (clip-tiny.yaml trains 3000).") var clipSteps: Int = 200
     @Option(help: "SFT steps of the small policy (batch 16).") var sftSteps: Int = 200
     @Option(help: "ParaRL steps (2 prompts × 8 rollouts each).") var rlSteps: Int = 2
     @Option(help: "Evaluation tasks judged before and after ParaRL.") var evalTasks: Int = 8

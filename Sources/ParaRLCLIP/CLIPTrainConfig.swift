@@ -65,7 +65,7 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
     public var worldSeed: UInt64 = 0
     /// Training tasks pairs are drawn from.
     public var trainTasks = 20_000
-    public var steps = 1_500
+    public var steps = 3_000
     /// Anchor scenes per step; each brings `hard_negatives` negatives, so a step sees
     /// (1 + hard_negatives) × batch_size pairs.
     public var batchSize = 32
