@@ -50,9 +50,8 @@ struct AblateCommand: ParsableCommand {
     }
 
     private func train(_ plan: AblationPlan, _ communicator: any Communicator) throws {
-        func log(_ s: String) { if communicator.isRoot { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
+        let log = RankLog(communicator)
         let runs = plan.runs.filter { variant.isEmpty || variant.contains($0.variant) }
-        let terminal = communicator.isRoot && isatty(fileno(stderr)) != 0
         for (i, run) in runs.enumerated() {
             let label = "[\(i + 1)/\(runs.count) \(run.variant) seed \(run.seed)]"
             guard let (trainer, state) = try AblationPlan.trainer(for: run, baseURL: plan.baseURL, communicator: communicator,
@@ -74,15 +73,15 @@ struct AblateCommand: ParsableCommand {
                     let line = String(format: "%@ step %d/%d reward %.3f align %.1f kl %.2e clip %.3f | %.1f s/step ETA %@",
                                       label, s.step, r.steps, s.rewardMean, s.outputAlignment, s.kl,
                                       s.clipFractionLow + s.clipFractionHigh, s.secondsTotal, TrainCommand.duration(r.etaSeconds))
-                    if terminal { FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8)) } else { log(line) }
+                    log.progress(line)
                 case .evaluation(let step, let report, let seconds):
-                    if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                    log.endProgress()
                     log("\(label) " + TrainCommand.evaluationLine(step: step, report, seconds: seconds))
                 case .checkpoint:
                     break
                 }
             }
-            if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+            log.endProgress()
             log(String(format: "%@ done in %.0f s", label, Date().timeIntervalSince(start)))
         }
     }

@@ -92,8 +92,8 @@ struct CalibrateCommand: ParsableCommand {
             case .rollouts:
                 let bundle = try PolicyBundle.load(checkpoint: URL(fileURLWithPath: policy ?? ""))
                 let sampler = try samplerConfig.map { try SamplerConfig.load(URL(fileURLWithPath: $0)) } ?? SamplerConfig()
-                let prompts = max(1, Int((Double(trainTasks) * fraction).rounded()))
-                calibration = try RolloutCalibration.estimate(bundle: bundle, sampler: sampler, scorer: scorer, prompts: prompts,
+                calibration = try RolloutCalibration.estimate(bundle: bundle, sampler: sampler, scorer: scorer,
+                                                              prompts: CLIPCalibration.subsetSize(trainTasks: trainTasks, fraction: fraction),
                                                               batch: 8, seed: seed ?? 0, worldSeed: worldSeed ?? 0, model: model,
                                                               trainTasks: trainTasks)
             }

@@ -54,9 +54,7 @@ struct SFTCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if config == nil && resume == nil { throw ValidationError("give --config for a new run or --resume RUN_DIR") }
-        if config != nil && resume != nil { throw ValidationError("--config and --resume exclude each other (a run keeps its config)") }
-        if let s = stopAfter, s < 1 { throw ValidationError("--stop-after must be at least 1") }
+        try validateStartOrResume(config: config, resume: resume, stopAfter: stopAfter)
     }
 
     func run() throws {
@@ -65,8 +63,7 @@ struct SFTCommand: ParsableCommand {
     }
 
     private func train(_ communicator: any Communicator) throws {
-        let root = communicator.isRoot
-        func log(_ s: String) { if root { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
+        let log = RankLog(communicator)
         let trainer: SFTTrainer
         if let resume {
             trainer = try SFTRun.resume(runDirectory: URL(fileURLWithPath: resume), codeVersion: ParaRLVersion.string,
@@ -83,7 +80,6 @@ struct SFTCommand: ParsableCommand {
             log("data-parallel over \(communicator.size) ranks: \(trainer.share.count) samples per rank per step, \(Parallel.threadCount) threads per rank")
         }
         trainer.failure = try MPILaunch.injectedFailureStep(rank: communicator.rank)
-        let terminal = root && isatty(fileno(stderr)) != 0
         let start = Date()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -106,17 +102,13 @@ struct SFTCommand: ParsableCommand {
             }
             switch event {
             case .step(let r):
-                guard r.step % trainer.config.logEvery == 0 || r.step == r.steps || terminal else { return }
+                guard r.step % trainer.config.logEvery == 0 || r.step == r.steps || log.terminal else { return }
                 let line = String(format: "step %d/%d loss %.4f (text %.3f acc %.2f, image %.3f acc %.2f) |g| %.3f lr %.2e%@ %.2f steps/s ETA %.0f s",
                                   r.step, r.steps, r.result.loss, r.result.textLoss, r.result.textAccuracy, r.result.imageLoss,
                                   r.result.imageAccuracy, r.gradNorm, r.lr, r.skipped ? " SKIPPED (non-finite)" : "",
                                   r.stepsPerSecond, r.etaSeconds)
-                if terminal {
-                    FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
-                    if r.step % trainer.config.logEvery == 0 { FileHandle.standardError.write(Data("\n".utf8)) }
-                } else {
-                    log(line)
-                }
+                log.progress(line)
+                if r.step % trainer.config.logEvery == 0 { log.endProgress() }
             case .evaluation(let step, let r, let n):
                 log(String(format: "eval step %d on %d held-out samples: loss %.4f, text CE %.3f masked-token accuracy %.3f (%d tokens), image CE %.3f accuracy %.3f (%d tokens)",
                            step, n, r.loss, r.textLoss, r.textAccuracy, r.textMasked, r.imageLoss, r.imageAccuracy, r.imageMasked))

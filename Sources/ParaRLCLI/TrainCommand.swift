@@ -39,10 +39,8 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
-        if config == nil && resume == nil { throw ValidationError("give --config for a new run or --resume RUN_DIR") }
-        if config != nil && resume != nil { throw ValidationError("--config and --resume exclude each other (a run keeps its config)") }
+        try validateStartOrResume(config: config, resume: resume, stopAfter: stopAfter)
         if resume != nil && (steps != nil || evalTasks != nil) { throw ValidationError("--steps and --eval-tasks apply to new runs only") }
-        if let s = stopAfter, s < 1 { throw ValidationError("--stop-after must be at least 1") }
         if let s = steps, s < 1 { throw ValidationError("--steps must be at least 1") }
         if let e = evalTasks, e < 0 { throw ValidationError("--eval-tasks must be non-negative") }
     }
@@ -53,8 +51,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     private func train(_ communicator: any Communicator) throws {
-        let root = communicator.isRoot
-        func log(_ s: String) { if root { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
+        let log = RankLog(communicator)
         let trainer: ParaRLTrainer
         if let resume {
             trainer = try ParaRLRun.resume(runDirectory: URL(fileURLWithPath: resume), communicator: communicator,
@@ -76,7 +73,6 @@ struct TrainCommand: ParsableCommand {
             log("data-parallel over \(communicator.size) ranks: \(trainer.share.count) groups on this rank per step")
         }
         trainer.failure = try MPILaunch.injectedFailureStep(rank: communicator.rank)
-        let terminal = root && isatty(fileno(stderr)) != 0
         let start = Date()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -90,16 +86,12 @@ struct TrainCommand: ParsableCommand {
                                   s.clipFractionLow + s.clipFractionHigh, s.gradNorm, s.lr, r.firstIterationRatioDeviation,
                                   s.skipped ? " SKIPPED (non-finite gradient)" : "", s.secondsTotal, s.secondsRollout,
                                   s.secondsScoring, s.secondsUpdate, Self.duration(r.etaSeconds))
-                if terminal {
-                    FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
-                } else {
-                    log(line)
-                }
+                log.progress(line)
             case .evaluation(let step, let report, let seconds):
-                if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                log.endProgress()
                 log(Self.evaluationLine(step: step, report, seconds: seconds))
             case .checkpoint(let step, let folder):
-                if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                log.endProgress()
                 log("checkpoint step \(step): \(folder.path)")
             }
         }

@@ -44,6 +44,11 @@ public struct CLIPCalibration: Codable, Sendable, Equatable {
         }
     }
 
+    /// Tasks in a `fraction` of `trainTasks` (at least one): the calibration subset's size for either source.
+    public static func subsetSize(trainTasks: Int, fraction: Double) -> Int {
+        max(1, Int((Double(trainTasks) * fraction).rounded()))
+    }
+
     /// The calibration on reference pairs (`referencePairs`) drawn with `seed`, scored by `scorer`.
     public static func fromReferences(scorer: CLIPScorer, worldSeed: UInt64, trainTasks: Int, fraction: Double, seed: UInt64,
                                       model: String) throws -> CLIPCalibration {
@@ -59,7 +64,7 @@ public struct CLIPCalibration: Codable, Sendable, Equatable {
     /// drawn without replacement: each task's reasoning trace with its rendered target scene.
     public static func referencePairs(source: WorldTaskSource, trainTasks: Int, fraction: Double,
                                       rng: inout RandomStream) -> (texts: [String], images: [RGBImage]) {
-        let count = max(1, Int((Double(trainTasks) * fraction).rounded()))
+        let count = subsetSize(trainTasks: trainTasks, fraction: fraction)
         var indices = Array(0..<trainTasks)
         rng.shuffle(&indices)
         let renderer = SceneRenderer(imageSize: 32)

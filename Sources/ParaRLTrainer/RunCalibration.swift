@@ -40,7 +40,7 @@ public enum RunCalibration {
             let bundle = try ParaRLRun.loadBundle(URL(fileURLWithPath: resolved.initCheckpoint), key: "init_checkpoint",
                                                   file: configURL.path)
             return try RolloutCalibration.estimate(bundle: bundle, sampler: config.sampler, scorer: scorer,
-                                                   prompts: max(1, Int((Double(trainTasks) * fraction).rounded())),
+                                                   prompts: CLIPCalibration.subsetSize(trainTasks: trainTasks, fraction: fraction),
                                                    batch: config.groupSize, seed: seed, worldSeed: config.worldSeed,
                                                    model: resolved.clipModel, trainTasks: trainTasks)
         }
