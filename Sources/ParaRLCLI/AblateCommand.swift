@@ -77,6 +77,9 @@ struct AblateCommand: ParsableCommand {
                 case .evaluation(let step, let report, let seconds):
                     log.endProgress()
                     log("\(label) " + TrainCommand.evaluationLine(step: step, report, seconds: seconds))
+                case .rewardEvaluation(let summary, let seconds):
+                    log.endProgress()
+                    log("\(label) " + TrainCommand.rewardLine(summary, seconds: seconds))
                 case .checkpoint:
                     break
                 }

@@ -186,6 +186,8 @@ struct DemoCommand: ParsableCommand {
                 case .evaluation(let step, let report, let seconds):
                     if step == 0 { before = report } else { after = report }
                     say(TrainCommand.evaluationLine(step: step, report, seconds: seconds))
+                case .rewardEvaluation(let summary, let seconds):
+                    say(TrainCommand.rewardLine(summary, seconds: seconds))
                 case .checkpoint(_, let folder):
                     say("checkpoint: \(folder.path)")
                 }

@@ -18,12 +18,13 @@ struct InspectCommand: ParsableCommand {
             Examples:
               pararl inspect runs --db runs
               pararl inspect steps --run runs/s3 --json
+              pararl inspect evals --run runs/s3
               pararl inspect group --run runs/s3 --step 10 --group 0
               pararl inspect trajectory --run runs/s3 --rollout 10:0:3 --out t.png
               pararl inspect export --run runs/s3 --format csv --out s3.csv
               sqlite3 runs/s3/rollouts.sqlite "SELECT step, reward_mean FROM steps"
             """,
-        subcommands: [InspectRunsCommand.self, InspectStepsCommand.self, InspectGroupCommand.self,
+        subcommands: [InspectRunsCommand.self, InspectStepsCommand.self, InspectEvalsCommand.self, InspectGroupCommand.self,
                       InspectTrajectoryCommand.self, InspectExportCommand.self])
 }
 
@@ -82,6 +83,24 @@ struct InspectStepsCommand: ParsableCommand {
         let r = try logs.run(runID)
         let steps = try r.log.steps(runID: r.runID)
         try emit(logs, json: steps, text: Inspect.stepsTable(steps).render(width: logs.outputWidth))
+    }
+}
+
+struct InspectEvalsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evals",
+        abstract: "The paired reward evaluations of a run: mean R (all t, t = T) ± se over tasks, change since step 0, R by t.",
+        discussion: """
+            Every evaluation scores the same held-out tasks with the same sampler seeds (reward_eval: in the run
+            config), so the change since step 0 is paired per task; its ± is the standard error of the per-task
+            differences. The tables are reward_evals (per t) and reward_eval_rollouts (per task, rollout and t).
+            """)
+    @OptionGroup var logs: LogOptions
+    @Option(name: .customLong("run"), help: "Run id or run folder (default: the only run in the logs).") var runID: String?
+
+    func run() throws {
+        let view = try Inspect.rewardEvals(try logs.run(runID))
+        try emit(logs, json: view, text: Inspect.rewardEvalText(view, width: logs.outputWidth))
     }
 }
 

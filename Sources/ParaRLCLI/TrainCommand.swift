@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import ParaRLCore
 import ParaRLDistributed
+import ParaRLStorage
 import ParaRLTrainer
 import ParaRLWorld
 
@@ -19,9 +20,21 @@ struct TrainCommand: ParsableCommand {
             against the SFT policy. Writes RUN/rollouts.sqlite (runs, steps, groups, rollouts, snapshots, evaluations,
             checkpoints — open it with sqlite3), RUN/config.yaml (resolved), RUN/clip_calibration.json, RUN/tokenizer/
             and RUN/checkpoints/step-N/ (loadable by `pararl sample`/`pararl eval --checkpoint`).
-            Progress columns: reward = mean R over all snapshots, align = the judge's output alignment of the final
-            outputs, kl = β-free k3 mean, clip = clipped-token fraction (low+high), ρ-1 = max |ρ − 1| at the first inner
-            iteration (0 up to rounding: π_old comes from the sampler's records).
+            Progress columns (the `steps` table's columns; with num_iterations > 1 loss, kl, clip and |ρ-1| are means
+            over every inner iteration):
+              reward  mean ± population std of R over this step's snapshots (new prompts and a fresh S every step:
+                      it is not a yardstick of progress; the paired reward below is)
+              align   the judge's output alignment of the step's final outputs (0–100)
+              kl      per-token mean of the k3 estimator against the reference, β-free (comparable across s and
+                      objectives; the gradient keeps the objective's own weighting)
+              clip    share of scored tokens whose ratio was clipped (low + high)
+              |ρ-1|   mean and max of |ρ − 1| over the scored tokens (≈0 with num_iterations = 1: π_old comes from
+                      the sampler's records)
+              lr      the learning rate of the step's last update (warm-up starts at lr/warmup_steps)
+            Paired reward lines (reward_eval: in the config): the mean R of fixed held-out tasks with fixed sampler
+            seeds, over every t of the grid and at t = T, ± the standard error over tasks, and its change since
+            step 0 (paired per task) ± its standard error. They are stored in the tables reward_evals and
+            reward_eval_rollouts; `pararl inspect evals --run RUN` prints them.
             Examples:
               pararl train --config rl-configs/pararl-s3.yaml --run-dir runs/pararl-s3
               pararl train --config rl-configs/pararl-s3.yaml --run-dir runs/try --steps 10 --eval-tasks 30
@@ -81,15 +94,18 @@ struct TrainCommand: ParsableCommand {
             case .step(let r):
                 let s = r.record
                 if json, let data = try? encoder.encode(s) { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
-                let line = String(format: "step %d/%d reward %.3f±%.3f align %.1f kl %.2e clip %.3f |g| %.3f lr %.2e ρ-1 %.1e%@ | %.1f s/step (rollout %.1f score %.1f update %.1f) ETA %@",
+                let line = String(format: "step %d/%d reward %.3f±%.3f align %.1f kl %.2e clip %.3f |g| %.3f lr %.2e |ρ-1| %.1e/%.1e%@ | %.1f s/step (rollout %.1f score %.1f update %.1f) ETA %@",
                                   s.step, r.steps, s.rewardMean, s.rewardStd, s.outputAlignment, s.kl,
-                                  s.clipFractionLow + s.clipFractionHigh, s.gradNorm, s.lr, r.firstIterationRatioDeviation,
+                                  s.clipFractionLow + s.clipFractionHigh, s.gradNorm, s.lr, s.ratioDeviationMean, s.ratioDeviationMax,
                                   s.skipped ? " SKIPPED (non-finite gradient)" : "", s.secondsTotal, s.secondsRollout,
                                   s.secondsScoring, s.secondsUpdate, Self.duration(r.etaSeconds))
                 log.progress(line)
             case .evaluation(let step, let report, let seconds):
                 log.endProgress()
                 log(Self.evaluationLine(step: step, report, seconds: seconds))
+            case .rewardEvaluation(let summary, let seconds):
+                log.endProgress()
+                log(Self.rewardLine(summary, seconds: seconds))
             case .checkpoint(let step, let folder):
                 log.endProgress()
                 log("checkpoint step \(step): \(folder.path)")
@@ -104,6 +120,15 @@ struct TrainCommand: ParsableCommand {
         return String(format: "eval step %d on %d tasks (%.0f s): text quality %.1f, text align %.1f, image consistency %@, image align %.1f, image quality %.1f, output align %.1f, overall %.1f",
                       step, r.count, seconds, o.textQuality, o.textAlignment, o.imageConsistency.map { String(format: "%.1f", $0) } ?? "–",
                       o.imageAlignment, o.imageQuality, o.outputAlignment, o.overall)
+    }
+
+    /// "paired reward step 25 (16 tasks × 4, 48 s): all t 0.612 ± 0.021 (Δ +0.031 ± 0.012), t=24 0.701 ± 0.030 (Δ …)".
+    static func rewardLine(_ s: PairedRewardSummary, seconds: Double) -> String {
+        func delta(_ c: Double?, _ se: Double?) -> String { c == nil ? "" : " (Δ vs step \(s.baselineStep ?? 0) " + PairedReward.text(c, se, signed: true) + ")" }
+        let head = String(format: "paired reward step %d (%d tasks × %d, %.0f s): ", s.step, s.tasks, s.rollouts, seconds)
+        return head + "all t " + PairedReward.text(s.rewardMean, s.rewardSE) + (s.step == 0 ? "" : delta(s.change, s.changeSE))
+            + ", t=\(s.finalT) " + PairedReward.text(s.rewardMeanFinal, s.rewardSEFinal)
+            + (s.step == 0 ? "" : delta(s.changeFinal, s.changeFinalSE))
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -9,17 +9,17 @@ public enum ExportFormat: String, CaseIterable, Sendable { case csv, jsonl }
 
 public enum ExportTable: String, CaseIterable, Sendable {
     case steps, groups, rollouts, snapshots, evaluations, checkpoints
+    case rewardEvals = "reward_evals", rewardEvalRollouts = "reward_eval_rollouts"
+
+    /// Tables that logs written before the paired reward evaluation do not have (exported as empty).
+    var addedLater: Bool { self == .rewardEvals || self == .rewardEvalRollouts }
 
     /// The query; its only parameter is the run id (bound, never pasted).
     var sql: String {
         switch self {
         case .steps:
-            return """
-                SELECT run_id, step, loss, policy_loss, kl, reward_mean, reward_std, advantage_mean, advantage_std,
-                    clip_fraction_low, clip_fraction_high, frac_zero_std, grad_norm, lr, skipped, output_alignment,
-                    seconds_rollout, seconds_scoring, seconds_update, seconds_total
-                FROM steps WHERE run_id = ? ORDER BY step
-                """
+            // Every column in table order: logs written before ratio_deviation_mean/max existed export without them.
+            return "SELECT * FROM steps WHERE run_id = ? ORDER BY step"
         case .groups:
             return """
                 SELECT run_id, step, group_index, task_id, kind, category, instruction, sampled_steps
@@ -50,6 +50,16 @@ public enum ExportTable: String, CaseIterable, Sendable {
                 """
         case .checkpoints:
             return "SELECT run_id, step, path, created_at FROM checkpoints WHERE run_id = ? ORDER BY step"
+        case .rewardEvals:
+            return """
+                SELECT run_id, step, t, tasks, rollouts, clip_mean, reward_mean, reward_std
+                FROM reward_evals WHERE run_id = ? ORDER BY step, t
+                """
+        case .rewardEvalRollouts:
+            return """
+                SELECT run_id, step, task_id, rollout_index, t, sampler_seed, clip_score, reward
+                FROM reward_eval_rollouts WHERE run_id = ? ORDER BY step, task_id, rollout_index, t
+                """
         }
     }
 }
@@ -58,6 +68,7 @@ public enum Export {
     /// Column names and rows of `table` for the run; seeds are shown unsigned.
     public static func rows(_ run: LoggedRun, table: ExportTable) throws -> (columns: [String], rows: [[DatabaseValue]]) {
         try run.log.queue.read { db in
+            if table.addedLater, try !db.tableExists(table.rawValue) { return ([], []) }
             let rows = try Row.fetchAll(db, sql: table.sql, arguments: [run.runID])
             let columns = try db.makeStatement(sql: table.sql).columnNames
             return (columns, rows.map { row in

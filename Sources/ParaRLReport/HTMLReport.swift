@@ -58,6 +58,8 @@ public enum HTMLReport {
         }
         out += "</div>\n"
 
+        out += try pairedRewardSection(runs, colour: colour)
+
         out += "<h2>Evaluation</h2>\n" + evaluationTable(runs, evaluations: evaluations, colour: colour)
         for (r, evals) in zip(runs, evaluations) where evals.contains(where: { $0.scope != "overall" }) {
             out += "<details><summary>\(swatch(colour(r))) \(htmlEscape(r.runID)): by category and kind</summary>"
@@ -70,6 +72,48 @@ public enum HTMLReport {
         for r in runs { out += try rolloutSection(r, colour: colour(r), options: options) }
         out += "</body>\n</html>\n"
         return out
+    }
+
+    /// The paired reward evaluation (DESIGN §3.7a): the mean R over every t and at t = T against the training step
+    /// (runs overlaid, ± the standard error over tasks in each point's tooltip table below), and R by t at step 0
+    /// against the last evaluation.
+    static func pairedRewardSection(_ runs: [LoggedRun], colour: (LoggedRun) -> String) throws -> String {
+        let views = try runs.map { try Inspect.rewardEvals($0) }
+        guard views.contains(where: { !$0.summaries.isEmpty }) else { return "" }
+        var out = "<h2>Paired reward</h2>\n<p class=\"note\">Fixed held-out tasks and sampler seeds at every evaluation, so "
+            + "changes are paired per task. The table gives the change since step 0 ± its standard error over tasks.</p>\n"
+            + "<div class=\"charts\">"
+        let finalT = views.compactMap { $0.summaries.first?.finalT }.first ?? 0
+        let curves: [(String, (PairedRewardSummary) -> Double)] = [
+            ("Paired reward, mean over every t", { $0.rewardMean }), ("Paired reward at t = \(finalT)", { $0.rewardMeanFinal }),
+        ]
+        for (title, value) in curves {
+            let series = zip(runs, views).map { r, v in
+                ChartSeries(name: r.runID, colour: colour(r), points: v.summaries.map { (x: Double($0.step), y: value($0)) })
+            }
+            out += SVGChart.lineChart(title: title, yLabel: "R", series: series)
+        }
+        var byT: [ChartSeries] = []
+        for (r, v) in zip(runs, views) {
+            guard let first = v.byT.map(\.step).min(), let last = v.byT.map(\.step).max() else { continue }
+            for (step, grey) in first == last ? [(first, false)] : [(first, true), (last, false)] {
+                let points = v.byT.filter { $0.step == step }.map { (x: Double($0.t), y: $0.rewardMean) }
+                byT.append(ChartSeries(name: "\(r.runID) step \(step)", colour: grey ? "#999999" : colour(r), points: points))
+            }
+        }
+        out += SVGChart.lineChart(title: "R by t: step 0 (grey) vs the last evaluation", yLabel: "R", series: byT, xLabel: "t")
+        out += "</div>\n<table><tr><th>run</th><th>step</th><th>tasks×G</th><th>R all t</th><th>Δ all t</th>"
+            + "<th>R t=\(finalT)</th><th>Δ t=\(finalT)</th></tr>\n"
+        for (r, v) in zip(runs, views) {
+            for s in v.summaries {
+                let base = s.step == s.baselineStep
+                out += "<tr><td>\(swatch(colour(r))) \(htmlEscape(r.runID))</td><td>\(s.step)</td><td>\(s.tasks)×\(s.rollouts)</td>"
+                    + "<td>\(PairedReward.text(s.rewardMean, s.rewardSE))</td><td>\(base ? "" : PairedReward.text(s.change, s.changeSE, signed: true))</td>"
+                    + "<td>\(PairedReward.text(s.rewardMeanFinal, s.rewardSEFinal))</td>"
+                    + "<td>\(base ? "" : PairedReward.text(s.changeFinal, s.changeFinalSE, signed: true))</td></tr>\n"
+            }
+        }
+        return out + "</table>\n"
     }
 
     static func swatch(_ colour: String) -> String { "<span class=\"sw\" style=\"background:\(colour)\"></span>" }

@@ -36,8 +36,9 @@ public enum SVGChart {
         return String(format: "%.\(decimals)f", v)
     }
 
-    /// A chart of `series` against the training step; `yLabel` names the quantity.
-    public static func lineChart(title: String, yLabel: String, series: [ChartSeries], width: Int = 460, height: Int = 240) -> String {
+    /// A chart of `series` against the training step (or `xLabel`); `yLabel` names the quantity.
+    public static func lineChart(title: String, yLabel: String, series: [ChartSeries], xLabel: String = "step", width: Int = 460,
+                                 height: Int = 240) -> String {
         let left = 58.0, right = 12.0, top = 26.0, bottom = 34.0
         let plotW = Double(width) - left - right, plotH = Double(height) - top - bottom
         let finitePoints = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
@@ -69,7 +70,7 @@ public enum SVGChart {
             svg += "<line x1=\"\(f(px(v)))\" x2=\"\(f(px(v)))\" y1=\"\(f(top + plotH))\" y2=\"\(f(top + plotH + 4))\" stroke=\"#999999\"/>"
             svg += "<text x=\"\(f(px(v)))\" y=\"\(f(top + plotH + 16))\" class=\"xtick\">\(Int(v))</text>"
         }
-        svg += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(Double(height) - 4))\" class=\"xtick\">step</text>"
+        svg += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(Double(height) - 4))\" class=\"xtick\">\(htmlEscape(xLabel))</text>"
         svg += "<text x=\"12\" y=\"\(f(top + plotH / 2))\" class=\"ylabel\" transform=\"rotate(-90 12 \(f(top + plotH / 2)))\">"
             + "\(htmlEscape(yLabel))</text>"
         for s in series {

@@ -29,11 +29,15 @@ public enum RolloutLogError: Error, CustomStringConvertible {
 /// snapshots — and then inserts the new rows, all in one transaction: committing a step twice replaces it
 /// (INSERT OR REPLACE at step granularity), so a bit-exact resume rewrites identical rows and never duplicates
 /// them, while two rows with the same key inside one commit are an error that leaves the log untouched.
-/// Evaluations (run, step, scope) and checkpoints (run, step) are INSERT OR REPLACE.
+/// Evaluations (run, step, scope) and checkpoints (run, step) are INSERT OR REPLACE; a step's reward evaluation
+/// (`reward_evals`, `reward_eval_rollouts`) replaces whatever the log held for (run, step).
 /// Doubles that are not finite are stored as NULL (SQLite has no NaN) and read back as NaN.
 public final class RolloutLog: Sendable {
     public static let fileName = "rollouts.sqlite"
     public static let schemaVersion = "rollout-log-v1"
+    /// The paired reward evaluation (tables `reward_evals`, `reward_eval_rollouts`) and ρ statistics over every inner
+    /// iteration (`steps.ratio_deviation_mean/max`). Logs written before it read as before (no reward evaluations).
+    public static let rewardEvalVersion = "rollout-log-v2-reward-evals"
 
     public let path: String
     public let queue: DatabaseQueue
@@ -114,6 +118,29 @@ public final class RolloutLog: Sendable {
                     PRIMARY KEY (run_id, step));
                 """)
         },
+        SchemaMigration(rewardEvalVersion) { db in
+            try db.execute(sql: """
+                ALTER TABLE steps ADD COLUMN ratio_deviation_mean REAL;
+                ALTER TABLE steps ADD COLUMN ratio_deviation_max REAL;
+                CREATE TABLE reward_evals (
+                    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+                    step INTEGER NOT NULL,
+                    t INTEGER NOT NULL,
+                    tasks INTEGER NOT NULL,
+                    rollouts INTEGER NOT NULL,
+                    clip_mean REAL, reward_mean REAL, reward_std REAL,
+                    PRIMARY KEY (run_id, step, t));
+                CREATE TABLE reward_eval_rollouts (
+                    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+                    step INTEGER NOT NULL,
+                    task_id TEXT NOT NULL,
+                    rollout_index INTEGER NOT NULL,
+                    t INTEGER NOT NULL,
+                    sampler_seed INTEGER NOT NULL,
+                    clip_score REAL, reward REAL,
+                    PRIMARY KEY (run_id, step, task_id, rollout_index, t));
+                """)
+        },
     ]
 
     /// Opens (creating if needed) the log at `path` for writing, in WAL mode with the schema applied.
@@ -173,7 +200,8 @@ public final class RolloutLog: Sendable {
     /// Writes one training step — its metrics, groups, rollouts, snapshots and any evaluations — in one
     /// transaction, replacing whatever the log held for (run, step). Every row must belong to `step.step`.
     public func commitStep(runID: String, step: StepRecord, groups: [GroupRecord], rollouts: [RolloutRecord],
-                           snapshots: [SnapshotRecord], evaluations: [EvaluationRecord]) throws {
+                           snapshots: [SnapshotRecord], evaluations: [EvaluationRecord],
+                           rewardEvaluation: RewardEvaluationRows? = nil) throws {
         let n = step.step
         func invalid(_ why: String) -> RolloutLogError { .invalidCommit(path: path, runID: runID, step: n, reason: why) }
         if let g = groups.first(where: { $0.step != n }) { throw invalid("group \(g.group) is labelled step \(g.step)") }
@@ -182,6 +210,9 @@ public final class RolloutLog: Sendable {
             throw invalid("snapshot \(s.group):\(s.rollout) t=\(s.t) is labelled step \(s.step)")
         }
         if let e = evaluations.first(where: { $0.step != n }) { throw invalid("evaluation \(e.scope) is labelled step \(e.step)") }
+        if let e = rewardEvaluation, e.summaries.contains(where: { $0.step != n }) || e.rollouts.contains(where: { $0.step != n }) {
+            throw invalid("a reward evaluation row is labelled with another step")
+        }
         try write("committing step \(n) of run \(runID)") { db in
             for table in ["snapshots", "rollouts", "groups", "steps"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ? AND step = ?", arguments: [runID, n])
@@ -189,8 +220,9 @@ public final class RolloutLog: Sendable {
             try db.execute(sql: """
                 INSERT INTO steps (run_id, step, loss, policy_loss, kl, reward_mean, reward_std, advantage_mean,
                     advantage_std, clip_fraction_low, clip_fraction_high, frac_zero_std, grad_norm, lr, skipped,
-                    output_alignment, seconds_rollout, seconds_scoring, seconds_update, seconds_total)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    output_alignment, seconds_rollout, seconds_scoring, seconds_update, seconds_total,
+                    ratio_deviation_mean, ratio_deviation_max)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: StatementArguments(Self.stepValues(runID: runID, step)))
             for g in groups {
                 try db.execute(sql: """
@@ -214,6 +246,18 @@ public final class RolloutLog: Sendable {
                                      Self.real(s.clipScore), Self.real(s.reward), Self.real(s.advantage)])
             }
             try Self.insertEvaluations(db, runID: runID, evaluations)
+            if let rewardEvaluation { try Self.insertRewardEvaluation(db, runID: runID, step: n, rewardEvaluation) }
+        }
+    }
+
+    /// Records a reward evaluation outside a step commit (the starting policy at step 0), replacing whatever the
+    /// log held for (run, step) in those two tables. Every row must belong to `step`.
+    public func recordRewardEvaluation(runID: String, step: Int, _ rows: RewardEvaluationRows) throws {
+        guard !rows.summaries.contains(where: { $0.step != step }) && !rows.rollouts.contains(where: { $0.step != step }) else {
+            throw RolloutLogError.invalidCommit(path: path, runID: runID, step: step, reason: "a reward evaluation row is labelled with another step")
+        }
+        try write("recording the reward evaluation of step \(step) of run \(runID)") { db in
+            try Self.insertRewardEvaluation(db, runID: runID, step: step, rows)
         }
     }
 
@@ -235,7 +279,8 @@ public final class RolloutLog: Sendable {
     /// checkpoints): a resume from the checkpoint of `step` rewrites them.
     public func discardSteps(runID: String, after step: Int) throws {
         try write("discarding the steps of run \(runID) after \(step)") { db in
-            for table in ["snapshots", "rollouts", "groups", "steps", "evaluations", "checkpoints"] {
+            for table in ["snapshots", "rollouts", "groups", "steps", "evaluations", "checkpoints", "reward_evals",
+                          "reward_eval_rollouts"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ? AND step > ?", arguments: [runID, step])
             }
         }
@@ -268,7 +313,8 @@ public final class RolloutLog: Sendable {
                                   fracZeroStd: d("frac_zero_std"), gradNorm: d("grad_norm"), lr: d("lr"),
                                   skipped: (row["skipped"] as Int) != 0, outputAlignment: d("output_alignment"),
                                   secondsRollout: d("seconds_rollout"), secondsScoring: d("seconds_scoring"),
-                                  secondsUpdate: d("seconds_update"), secondsTotal: d("seconds_total"))
+                                  secondsUpdate: d("seconds_update"), secondsTotal: d("seconds_total"),
+                                  ratioDeviationMean: d("ratio_deviation_mean"), ratioDeviationMax: d("ratio_deviation_max"))
             }
         }
     }
@@ -329,6 +375,34 @@ public final class RolloutLog: Sendable {
         }
     }
 
+    /// The paired reward evaluation rows of a run, ordered by step and t (empty for logs written before the table).
+    public func rewardEvaluations(runID: String) throws -> [RewardEvalRecord] {
+        try read("reading the reward evaluations of run \(runID)") { db in
+            guard try db.tableExists("reward_evals") else { return [] }
+            return try Row.fetchAll(db, sql: "SELECT * FROM reward_evals WHERE run_id = ? ORDER BY step, t", arguments: [runID]).map { row in
+                RewardEvalRecord(step: row["step"], t: row["t"], tasks: row["tasks"], rollouts: row["rollouts"],
+                                 clipMean: Self.double(row["clip_mean"]), rewardMean: Self.double(row["reward_mean"]),
+                                 rewardStd: Self.double(row["reward_std"]))
+            }
+        }
+    }
+
+    /// The per-rollout scores of the paired reward evaluation, narrowed to a step when given, ordered by step, task,
+    /// rollout and t.
+    public func rewardEvaluationRollouts(runID: String, step: Int? = nil) throws -> [RewardEvalRolloutRecord] {
+        try read("reading the reward evaluation rollouts of run \(runID)") { db in
+            guard try db.tableExists("reward_eval_rollouts") else { return [] }
+            return try Row.fetchAll(db, sql: """
+                SELECT * FROM reward_eval_rollouts WHERE run_id = ?1 AND (?2 IS NULL OR step = ?2)
+                ORDER BY step, task_id, rollout_index, t
+                """, arguments: [runID, step]).map { row in
+                RewardEvalRolloutRecord(step: row["step"], taskID: row["task_id"], rollout: row["rollout_index"], t: row["t"],
+                                        samplerSeed: UInt64(bitPattern: row["sampler_seed"]),
+                                        clipScore: Self.double(row["clip_score"]), reward: Self.double(row["reward"]))
+            }
+        }
+    }
+
     /// The checkpoints of a run, ordered by step.
     public func checkpoints(runID: String) throws -> [CheckpointRecord] {
         try read("reading the checkpoints of run \(runID)") { db in
@@ -372,10 +446,30 @@ public final class RolloutLog: Sendable {
         }
     }
 
+    static func insertRewardEvaluation(_ db: Database, runID: String, step: Int, _ rows: RewardEvaluationRows) throws {
+        for table in ["reward_evals", "reward_eval_rollouts"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ? AND step = ?", arguments: [runID, step])
+        }
+        for e in rows.summaries {
+            try db.execute(sql: """
+                INSERT INTO reward_evals (run_id, step, t, tasks, rollouts, clip_mean, reward_mean, reward_std)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [runID, e.step, e.t, e.tasks, e.rollouts, real(e.clipMean), real(e.rewardMean), real(e.rewardStd)])
+        }
+        for r in rows.rollouts {
+            try db.execute(sql: """
+                INSERT INTO reward_eval_rollouts (run_id, step, task_id, rollout_index, t, sampler_seed, clip_score, reward)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [runID, r.step, r.taskID, r.rollout, r.t, Int64(bitPattern: r.samplerSeed), real(r.clipScore),
+                                 real(r.reward)])
+        }
+    }
+
     static func stepValues(runID: String, _ s: StepRecord) -> [(any DatabaseValueConvertible)?] {
         let metrics = [s.loss, s.policyLoss, s.kl, s.rewardMean, s.rewardStd, s.advantageMean, s.advantageStd,
                        s.clipFractionLow, s.clipFractionHigh, s.fracZeroStd, s.gradNorm, s.lr].map(real)
-        let timings = [s.outputAlignment, s.secondsRollout, s.secondsScoring, s.secondsUpdate, s.secondsTotal].map(real)
+        let timings = [s.outputAlignment, s.secondsRollout, s.secondsScoring, s.secondsUpdate, s.secondsTotal,
+                       s.ratioDeviationMean, s.ratioDeviationMax].map(real)
         return [runID, s.step] + metrics + [s.skipped ? 1 : 0] + timings
     }
 

@@ -43,6 +43,7 @@ public struct StepRecord: Sendable, Equatable, Codable {
     /// Share of (group, sampled step) pairs whose rewards were all equal (A = 0 there).
     public var fracZeroStd: Double
     public var gradNorm: Double
+    /// The learning rate of the step's last optimiser update.
     public var lr: Double
     /// The step was skipped (non-finite gradient).
     public var skipped: Bool
@@ -52,11 +53,17 @@ public struct StepRecord: Sendable, Equatable, Codable {
     public var secondsScoring: Double
     public var secondsUpdate: Double
     public var secondsTotal: Double
+    /// Mean and max of |ρ − 1| over every scored token of every inner iteration (NaN in logs written before these
+    /// columns existed). ρ = 1 in value at the first iteration, so with num_iterations = 1 both are ~0.
+    public var ratioDeviationMean: Double
+    public var ratioDeviationMax: Double
 
     public init(step: Int, loss: Double, policyLoss: Double, kl: Double, rewardMean: Double, rewardStd: Double,
                 advantageMean: Double, advantageStd: Double, clipFractionLow: Double, clipFractionHigh: Double,
                 fracZeroStd: Double, gradNorm: Double, lr: Double, skipped: Bool, outputAlignment: Double,
-                secondsRollout: Double, secondsScoring: Double, secondsUpdate: Double, secondsTotal: Double) {
+                secondsRollout: Double, secondsScoring: Double, secondsUpdate: Double, secondsTotal: Double,
+                ratioDeviationMean: Double = 0, ratioDeviationMax: Double = 0) {
+        self.ratioDeviationMean = ratioDeviationMean; self.ratioDeviationMax = ratioDeviationMax
         self.step = step; self.loss = loss; self.policyLoss = policyLoss; self.kl = kl; self.rewardMean = rewardMean
         self.rewardStd = rewardStd; self.advantageMean = advantageMean; self.advantageStd = advantageStd
         self.clipFractionLow = clipFractionLow; self.clipFractionHigh = clipFractionHigh; self.fracZeroStd = fracZeroStd
@@ -149,10 +156,64 @@ public struct EvaluationRecord: Sendable, Equatable, Codable {
     }
 }
 
+/// The paired reward evaluation of one checkpoint at one denoising step t (table `reward_evals`): the fixed
+/// held-out tasks, their fixed sampler seeds, the partial outputs at t scored with the run's CLIP, μ and σ.
+public struct RewardEvalRecord: Sendable, Equatable, Codable {
+    /// The training step of the evaluated policy (0 = the starting policy).
+    public var step: Int
+    public var t: Int
+    public var tasks: Int
+    /// Rollouts per task.
+    public var rollouts: Int
+    /// Mean raw CLIP score c, mean reward R (Eq. 4) and the population std of R over every rollout of every task.
+    public var clipMean: Double
+    public var rewardMean: Double
+    public var rewardStd: Double
+
+    public init(step: Int, t: Int, tasks: Int, rollouts: Int, clipMean: Double, rewardMean: Double, rewardStd: Double) {
+        self.step = step; self.t = t; self.tasks = tasks; self.rollouts = rollouts
+        self.clipMean = clipMean; self.rewardMean = rewardMean; self.rewardStd = rewardStd
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case step, t, tasks, rollouts, clipMean = "clip_mean", rewardMean = "reward_mean", rewardStd = "reward_std"
+    }
+}
+
+/// One rollout of the paired reward evaluation at one t (table `reward_eval_rollouts`).
+public struct RewardEvalRolloutRecord: Sendable, Equatable, Codable {
+    public var step: Int
+    public var taskID: String
+    public var rollout: Int
+    public var t: Int
+    /// Depends only on (run seed, task, rollout): the same for every evaluated checkpoint.
+    public var samplerSeed: UInt64
+    public var clipScore: Double
+    public var reward: Double
+
+    public init(step: Int, taskID: String, rollout: Int, t: Int, samplerSeed: UInt64, clipScore: Double, reward: Double) {
+        self.step = step; self.taskID = taskID; self.rollout = rollout; self.t = t; self.samplerSeed = samplerSeed
+        self.clipScore = clipScore; self.reward = reward
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case step, taskID = "task_id", rollout = "rollout_index", t, samplerSeed = "sampler_seed", clipScore = "clip_score", reward
+    }
+}
+
 /// A complete checkpoint (table `checkpoints`).
 public struct CheckpointRecord: Sendable, Equatable, Codable {
     public var step: Int
     public var path: String
     public var createdAt: Date
     public init(step: Int, path: String, createdAt: Date) { self.step = step; self.path = path; self.createdAt = createdAt }
+}
+
+/// A checkpoint's paired reward evaluation as rows: one summary per t, one row per (task, rollout, t).
+public struct RewardEvaluationRows: Sendable, Equatable {
+    public var summaries: [RewardEvalRecord]
+    public var rollouts: [RewardEvalRolloutRecord]
+    public init(summaries: [RewardEvalRecord], rollouts: [RewardEvalRolloutRecord]) {
+        self.summaries = summaries; self.rollouts = rollouts
+    }
 }

@@ -72,6 +72,8 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
     public var logPartialImages = true
     /// The rollout sampler (DESIGN §3.4): T, block length, temperatures, guidance, decoding order …
     public var sampler = SamplerConfig()
+    /// The paired reward evaluation (DESIGN §3.7a): fixed held-out tasks and sampler seeds, scored at a grid of t.
+    public var rewardEval = RewardEvalConfig()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case seed, initCheckpoint = "init_checkpoint", referenceCheckpoint = "reference_checkpoint"
@@ -82,7 +84,7 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
         case weightDecay = "weight_decay", decayNormWeights = "decay_norm_weights", gradClip = "grad_clip"
         case updateBatchSize = "update_batch_size", data, worldSeed = "world_seed", evalEvery = "eval_every"
         case evalTasks = "eval_tasks", checkpointEvery = "checkpoint_every", keepCheckpoints = "keep_checkpoints"
-        case logPartialImages = "log_partial_images", sampler
+        case logPartialImages = "log_partial_images", sampler, rewardEval = "reward_eval"
     }
     public init() {}
 
@@ -91,7 +93,8 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
 
     /// The keys of every level: the top-level keys and the `sampler:` section's.
     public static var keys: YAMLKeys {
-        YAMLKeys(CodingKeys.allCases.map(\.rawValue), sections: [CodingKeys.sampler.rawValue: YAMLKeys(SamplerConfig.keyNames)])
+        YAMLKeys(CodingKeys.allCases.map(\.rawValue), sections: [CodingKeys.sampler.rawValue: YAMLKeys(SamplerConfig.keyNames),
+                                                                  CodingKeys.rewardEval.rawValue: YAMLKeys(RewardEvalConfig.keyNames)])
     }
 
     public static func parse(_ text: String, source: String) throws -> ParaRLConfig {
@@ -144,6 +147,7 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
         try check(evalTasks >= 0, .evalTasks, "must be non-negative (0 = no evaluation)")
         try check(checkpointEvery >= 1, .checkpointEvery, "must be at least 1")
         try check(keepCheckpoints >= 1, .keepCheckpoints, "must be at least 1")
+        try rewardEval.validate(source: source, samplerSteps: sampler.steps)
     }
 }
 

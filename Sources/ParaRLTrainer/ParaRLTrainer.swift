@@ -18,8 +18,8 @@ import ParaRLWorld
 public struct ParaRLStepReport: Sendable {
     public var record: StepRecord
     public var steps: Int
-    /// max |ρ − 1| at the first inner iteration (0 up to forward-pass rounding: π_old is the rollout policy).
-    public var firstIterationRatioDeviation: Double
+    /// The update statistics of every inner iteration, reduced over ranks (the logged row averages them).
+    public var iterations: [UpdateStatistics]
     public var stepsPerSecond: Double
     public var etaSeconds: Double
 }
@@ -27,6 +27,8 @@ public struct ParaRLStepReport: Sendable {
 public enum ParaRLEvent: Sendable {
     case step(ParaRLStepReport)
     case evaluation(step: Int, report: JudgeReport, seconds: Double)
+    /// The paired reward evaluation of the policy after `summary.step` steps, against step 0.
+    case rewardEvaluation(summary: PairedRewardSummary, seconds: Double)
     case checkpoint(step: Int, folder: URL)
 }
 
@@ -63,6 +65,9 @@ public final class ParaRLTrainer {
     let renderer: SceneRenderer
     let judge: WorldJudge
     let log: RolloutLog?
+    /// The paired reward evaluation (nil when `reward_eval.enabled` is false) and, on rank 0, its step-0 rows.
+    let rewardEvaluator: RewardEvaluator?
+    var rewardBaseline: [RewardEvalRolloutRecord] = []
     let configYAML: String
     /// The SFT-format config stored in every checkpoint (layout and tokenizers) so `PolicyBundle.load` reads it.
     let checkpointSFTYAML: String
@@ -97,12 +102,18 @@ public final class ParaRLTrainer {
         }
         optimizer = try AdamW(parameterCount: params.count, beta1: config.beta1, beta2: config.beta2, eps: config.adamEps,
                               weightDecay: config.weightDecay, groups: groups)
-        // The schedule counts optimiser updates: num_iterations per step.
+        // The schedule counts optimiser updates: num_iterations per step. Warm-up starts above zero: the first update
+        // trains at lr/(warmup_steps·num_iterations), never at 0.
         schedule = CosineSchedule(peakLR: config.lr, warmupSteps: config.warmupSteps * config.numIterations,
-                                  totalSteps: config.steps * config.numIterations, minLRRatio: config.minLRRatio)
+                                  totalSteps: config.steps * config.numIterations, minLRRatio: config.minLRRatio,
+                                  warmupCountsCurrentStep: true)
         world = WorldTaskSource(seed: config.worldSeed)
         renderer = SceneRenderer(imageSize: bundle.encoder.image.imageWidth)
         judge = WorldJudge(imageSize: bundle.encoder.image.imageWidth)
+        rewardEvaluator = config.rewardEval.enabled
+            ? RewardEvaluator(config: config.rewardEval, sampler: config.sampler, seed: config.seed, worldSeed: config.worldSeed,
+                              scorer: scorer, calibration: calibration)
+            : nil
         configYAML = try config.yaml()
         root = RandomStream(seed: config.seed)
         if communicator.isRoot {
@@ -123,6 +134,7 @@ public final class ParaRLTrainer {
                 throw TrainerError.invalidInput("\(checkpoint.path): the trainer state does not belong to this config (seed or batch differ)")
             }
             try log?.discardSteps(runID: runID, after: state.step)
+            rewardBaseline = try log?.rewardEvaluationRollouts(runID: runID, step: 0) ?? []
         }
         if communicator.size > 1 { try synchroniseFromRoot(state: &state, optimizerToo: checkpoint != nil) }
         step = state.step
@@ -167,14 +179,18 @@ public final class ParaRLTrainer {
         let target = min(until ?? config.steps, config.steps)
         let sessionStart = Date(), firstStep = step
         let isRoot = communicator.isRoot
-        if step == 0 && config.evalTasks > 0 && target > 0 {
-            if let (evaluations, report, seconds) = try evaluate(step: 0) {
+        if step == 0 && target > 0 {
+            if config.evalTasks > 0, let (evaluations, report, seconds) = try evaluate(step: 0) {
                 try log?.recordEvaluations(runID: runID, evaluations)
                 onEvent(.evaluation(step: 0, report: report, seconds: seconds))
             }
+            if let (rows, summary, seconds) = try evaluateReward(step: 0) {
+                try log?.recordRewardEvaluation(runID: runID, step: 0, rows)
+                onEvent(.rewardEvaluation(summary: summary, seconds: seconds))
+            }
         }
         while step < target {
-            let (record, deviation, groups, rollouts, snapshots) = try trainStep()
+            let (record, iterations, groups, rollouts, snapshots) = try trainStep()
             step += 1
             let last = step == config.steps
             var evaluations: [EvaluationRecord] = []
@@ -184,13 +200,17 @@ public final class ParaRLTrainer {
                 evaluations = e
                 evaluated = (report, seconds)
             }
+            var rewardEvaluated: (RewardEvaluationRows, PairedRewardSummary, Double)?
+            let every = config.rewardEval.interval(evalEvery: config.evalEvery)
+            if (every > 0 && step % every == 0) || last { rewardEvaluated = try evaluateReward(step: step) }
             try log?.commitStep(runID: runID, step: record, groups: groups, rollouts: rollouts, snapshots: snapshots,
-                                evaluations: evaluations)
+                                evaluations: evaluations, rewardEvaluation: rewardEvaluated?.0)
             let rate = Double(step - firstStep) / max(Date().timeIntervalSince(sessionStart), 1e-9)
             if isRoot {
-                onEvent(.step(ParaRLStepReport(record: record, steps: config.steps, firstIterationRatioDeviation: deviation,
+                onEvent(.step(ParaRLStepReport(record: record, steps: config.steps, iterations: iterations,
                                                stepsPerSecond: rate, etaSeconds: Double(config.steps - step) / max(rate, 1e-9))))
                 if let (report, seconds) = evaluated { onEvent(.evaluation(step: step, report: report, seconds: seconds)) }
+                if let (_, summary, seconds) = rewardEvaluated { onEvent(.rewardEvaluation(summary: summary, seconds: seconds)) }
             }
             if step % config.checkpointEvery == 0 || last || step == target {
                 let folder = try saveCheckpoint()
@@ -215,7 +235,7 @@ public final class ParaRLTrainer {
         var partialImages: [[RGBImage]]
     }
 
-    func trainStep() throws -> (StepRecord, Double, [GroupRecord], [RolloutRecord], [SnapshotRecord]) {
+    func trainStep() throws -> (StepRecord, [UpdateStatistics], [GroupRecord], [RolloutRecord], [SnapshotRecord]) {
         let start = Date()
         let g = config.groupSize, s = config.effectiveSampledSteps, P = config.promptsPerStep, T = config.sampler.steps
         // Rollout phase.
@@ -302,7 +322,7 @@ public final class ParaRLTrainer {
             let r = try likelihood.logProbs(items.map(\.state), policy: reference)
             for k in items.indices { items[k].referenceLogProbs = r[k] }
         }
-        var stats = UpdateStatistics(), deviation = 0.0, norm = 0.0, lr = 0.0, skipped = false
+        var iterations: [UpdateStatistics] = [], norm = 0.0, lr = 0.0, skipped = false
         let params = policy.model.params, grads = policy.model.grads
         for iteration in 0..<config.numIterations {
             grads.zero()
@@ -321,8 +341,9 @@ public final class ParaRLTrainer {
             // Every rank holds the same summed gradient, so every rank takes the same decision.
             let finite = norm.isFinite && reduced.loss.isFinite
             if finite { optimizer.step(parameters: params.buffer, gradients: grads.buffer, lr: lr) } else { skipped = true }
-            if iteration == 0 { stats = reduced; deviation = reduced.maxRatioDeviation }
+            iterations.append(reduced)
         }
+        let stats = UpdateStatistics.mean(iterations)
         let updateDone = Date()
         // Metrics over the global batch.
         var local = [Double](repeating: 0, count: 7)
@@ -354,15 +375,16 @@ public final class ParaRLTrainer {
         let n = Double(P * g * s)
         func std(_ sum: Double, _ squares: Double) -> Double { max(0, squares / n - (sum / n) * (sum / n)).squareRoot() }
         let tokens = max(stats.tokens, 1)
-        let record = StepRecord(step: step + 1, loss: stats.loss, policyLoss: stats.policyLoss, kl: stats.kl,
+        let record = StepRecord(step: step + 1, loss: stats.loss, policyLoss: stats.policyLoss, kl: stats.klTokens / tokens,
                                 rewardMean: m[0] / n, rewardStd: std(m[0], m[1]), advantageMean: m[2] / n, advantageStd: std(m[2], m[3]),
                                 clipFractionLow: stats.clippedLow / tokens, clipFractionHigh: stats.clippedHigh / tokens,
                                 fracZeroStd: m[4] / Double(P * s), gradNorm: norm, lr: lr, skipped: skipped,
                                 outputAlignment: m[5] / max(m[6], 1),
                                 secondsRollout: rolloutDone.timeIntervalSince(start), secondsScoring: scoringDone.timeIntervalSince(rolloutDone),
-                                secondsUpdate: updateDone.timeIntervalSince(scoringDone), secondsTotal: Date().timeIntervalSince(start))
+                                secondsUpdate: updateDone.timeIntervalSince(scoringDone), secondsTotal: Date().timeIntervalSince(start),
+                                ratioDeviationMean: stats.ratioDeviationSum / tokens, ratioDeviationMax: stats.maxRatioDeviation)
         let (allGroups, allRollouts, allSnapshots) = try gatherRecords(groupRecords, rolloutRecords, snapshots)
-        return (record, deviation, allGroups, allRollouts, allSnapshots)
+        return (record, iterations, allGroups, allRollouts, allSnapshots)
     }
 
     struct RankRecords: Codable { var groups: [GroupRecord], rollouts: [RolloutRecord], snapshots: [SnapshotRecord] }
@@ -391,6 +413,20 @@ public final class ParaRLTrainer {
         let evaluator = try PolicyEvaluator(bundle: bundle, config: config.sampler, batchSize: config.groupSize)
         let result = try evaluator.evaluate(tasks, seed: config.seed)
         return (Self.evaluationRecords(step: step, result), result.report, result.seconds)
+    }
+
+    /// The paired reward evaluation of the current policy (rank 0 samples; the others wait and get nil), paired
+    /// with step 0's rows.
+    func evaluateReward(step: Int) throws -> (RewardEvaluationRows, PairedRewardSummary, Double)? {
+        guard let rewardEvaluator else { return nil }
+        defer { try? communicator.barrier() }
+        guard communicator.isRoot else { return nil }
+        let start = Date()
+        let rows = try rewardEvaluator.evaluate(bundle, step: step)
+        if step == 0 { rewardBaseline = rows.rollouts }
+        guard let summary = PairedReward.summary(step: step, rows.rollouts,
+                                                 baseline: rewardBaseline.isEmpty ? nil : (0, rewardBaseline)) else { return nil }
+        return (rows, summary, Date().timeIntervalSince(start))
     }
 
     /// Overall, per category and per kind rows of an evaluation.

@@ -27,18 +27,30 @@ public struct UpdateItem: Sendable, Equatable {
 
 /// Sums over the scored tokens of one pass (rank-local; reduced over ranks before logging).
 public struct UpdateStatistics: Sendable, Equatable {
-    /// Σ w·ℓ, Σ w·(−surrogate), Σ w·k3.
+    /// Σ w·ℓ, Σ w·(−surrogate), Σ w·k3: the objective's own weighting (what the gradient sees).
     public var loss = 0.0, policyLoss = 0.0, kl = 0.0
     public var tokens = 0.0, clippedLow = 0.0, clippedHigh = 0.0
+    /// Σ k3 and Σ |ρ − 1| over the tokens, unweighted: per-token means that compare across s and objectives.
+    public var klTokens = 0.0, ratioDeviationSum = 0.0
     /// max |ρ − 1| over the tokens (exactly 0 in value at the first inner iteration up to forward-pass rounding).
     public var maxRatioDeviation = 0.0
     public init() {}
 
     /// The additive fields as one buffer for an allreduce, and back.
-    public var sums: [Double] { [loss, policyLoss, kl, tokens, clippedLow, clippedHigh] }
+    public var sums: [Double] { [loss, policyLoss, kl, tokens, clippedLow, clippedHigh, klTokens, ratioDeviationSum] }
     public init(sums s: [Double], maxRatioDeviation: Double) {
         loss = s[0]; policyLoss = s[1]; kl = s[2]; tokens = s[3]; clippedLow = s[4]; clippedHigh = s[5]
+        klTokens = s[6]; ratioDeviationSum = s[7]
         self.maxRatioDeviation = maxRatioDeviation
+    }
+
+    /// The mean of the inner iterations' statistics (the max of their max |ρ − 1|): what a step logs.
+    public static func mean(_ iterations: [UpdateStatistics]) -> UpdateStatistics {
+        guard !iterations.isEmpty else { return UpdateStatistics() }
+        let n = Double(iterations.count)
+        var sums = [Double](repeating: 0, count: UpdateStatistics().sums.count)
+        for it in iterations { for (k, v) in it.sums.enumerated() { sums[k] += v / n } }
+        return UpdateStatistics(sums: sums, maxRatioDeviation: iterations.map(\.maxRatioDeviation).max() ?? 0)
     }
 }
 
@@ -63,6 +75,8 @@ public enum PolicyUpdate {
                 stats.loss += item.weight * o.loss
                 stats.policyLoss -= item.weight * o.surrogate
                 stats.kl += item.weight * o.kl
+                stats.klTokens += o.kl
+                stats.ratioDeviationSum += abs(o.ratio - 1)
                 stats.tokens += 1
                 if o.clippedLow { stats.clippedLow += 1 }
                 if o.clippedHigh { stats.clippedHigh += 1 }

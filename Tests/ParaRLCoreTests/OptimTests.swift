@@ -282,4 +282,14 @@ private func naiveAdamW(_ p: inout [Float], _ g: [Float], _ m: inout [Float], _ 
         let floored = CosineSchedule(peakLR: 1, warmupSteps: 0, totalSteps: 10, minLRRatio: 0.1)
         #expect(abs(floored.lr(step: 10) - 0.1) < 1e-15)
     }
+
+    @Test func warmupCountingTheCurrentStepNeverTrainsAtZero() {
+        let s = CosineSchedule(peakLR: 1e-3, warmupSteps: 4, totalSteps: 20, warmupCountsCurrentStep: true)
+        #expect(s.lr(step: 0) == 1e-3 / 4)
+        #expect(s.lr(step: 2) == 1e-3 * 3 / 4)
+        // Past warm-up the cosine is the same as transformers' form.
+        let plain = CosineSchedule(peakLR: 1e-3, warmupSteps: 4, totalSteps: 20)
+        #expect(plain.lr(step: 0) == 0)
+        for step in 4...20 { #expect(s.lr(step: step) == plain.lr(step: step)) }
+    }
 }

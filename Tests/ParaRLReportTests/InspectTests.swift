@@ -245,3 +245,38 @@ func parseCSV(_ text: String) -> [[String]] {
     if !field.isEmpty || !record.isEmpty { record.append(field); records.append(record) }
     return records
 }
+
+extension InspectTests {
+    @Test("evals: paired summaries and R by t from the reward evaluation rows; export and report show them")
+    func rewardEvals() throws {
+        let dir = try FixtureLog.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let f = try FixtureLog.write(runID: "r", in: dir, steps: 2)
+        let run = try LogCatalog(locations: [f.path]).run(nil)
+        #expect(Inspect.rewardEvalText(try Inspect.rewardEvals(run), width: 100).contains("no paired reward evaluations"))
+        let log = try RolloutLog(path: f.path)
+        for (step, shift) in [(0, 0.0), (2, 0.1)] {
+            var rows: [RewardEvalRolloutRecord] = []
+            for task in 0..<3 { for i in 0..<2 { for t in 1...4 {
+                let x = Double(t), bump = shift * Double(task + 1)
+                rows.append(RewardEvalRolloutRecord(step: step, taskID: "eval-\(task)", rollout: i, t: t, samplerSeed: UInt64(i),
+                                                    clipScore: 30 + x, reward: 0.1 * x + bump))
+            } } }
+            try log.recordRewardEvaluation(runID: "r", step: step, RewardEvaluationRows(step: step, rollouts: rows))
+        }
+        let view = try Inspect.rewardEvals(run)
+        #expect(view.summaries.map(\.step) == [0, 2] && view.byT.count == 8)
+        // Paired changes 0.1, 0.2, 0.3: mean 0.2, se 0.1/√3.
+        #expect(abs((view.summaries[1].change ?? 0) - 0.2) < 1e-12)
+        #expect(abs((view.summaries[1].changeSE ?? 0) - 0.1 / 3.0.squareRoot()) < 1e-12)
+        let text = Inspect.rewardEvalText(view, width: 100)
+        #expect(text.contains("+0.200 ± 0.058") && text.contains("step 2"))
+        #expect(text.split(separator: "\n").allSatisfy { $0.count <= 100 })
+        let json = try Inspect.json(view)
+        #expect(json.contains("\"reward_evals\"") && json.contains("\"change_se\"") && json.contains("\"reward_mean\""))
+        #expect(parseCSV(try Export.text(run, table: .rewardEvals, format: .csv)).count == 1 + 8)
+        #expect(parseCSV(try Export.text(run, table: .rewardEvalRollouts, format: .csv)).count == 1 + 48)
+        let html = try HTMLReport.render([run])
+        #expect(html.contains("Paired reward") && html.contains("R by t"))
+    }
+}

@@ -205,7 +205,7 @@ struct RolloutLogTests {
             try Self.commit(log, step: 1)
         }
         let again = try RolloutLog(path: path)
-        #expect(try again.queue.read { try Array(DatabaseMigrator().appliedIdentifiers($0)) } == [RolloutLog.schemaVersion])
+        #expect(try Set(again.queue.read { try DatabaseMigrator().appliedIdentifiers($0) }) == [RolloutLog.schemaVersion, RolloutLog.rewardEvalVersion])
         #expect(try again.steps(runID: "run-a") == [Self.content(step: 1).0])
         try Self.commit(again, step: 2)
         let reader = try RolloutLog(readingAt: path)
@@ -224,5 +224,54 @@ struct RolloutLogTests {
         } catch {
             #expect("\(error)".contains(other))
         }
+    }
+
+    @Test("reward evaluations: rows round-trip, a step's rows replace earlier ones, discard drops them past a checkpoint")
+    func rewardEvaluations() throws {
+        let (dir, path) = try Self.tempPath()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = try RolloutLog(path: path)
+        try log.recordRun(Self.run)
+        func rows(_ step: Int, _ shift: Double) -> RewardEvaluationRows {
+            var out: [RewardEvalRolloutRecord] = []
+            for task in 0..<2 { for i in 0..<2 { for t in 1...3 {
+                let seed = UInt64(task * 10 + i) | (1 << 63)
+                let x = Double(t)
+                out.append(RewardEvalRolloutRecord(step: step, taskID: "eval-\(task)", rollout: i, t: t, samplerSeed: seed,
+                                                   clipScore: 20 + x + shift, reward: 0.1 * x + shift))
+            } } }
+            return RewardEvaluationRows(step: step, rollouts: out)
+        }
+        try log.recordRewardEvaluation(runID: "run-a", step: 0, rows(0, 0))
+        let (s1, g1, r1, ss1) = Self.content(step: 1)
+        try log.commitStep(runID: "run-a", step: s1, groups: g1, rollouts: r1, snapshots: ss1, evaluations: [], rewardEvaluation: rows(1, 0.5))
+        try log.commitStep(runID: "run-a", step: s1, groups: g1, rollouts: r1, snapshots: ss1, evaluations: [], rewardEvaluation: rows(1, 0.25))
+        #expect(try log.rewardEvaluationRollouts(runID: "run-a", step: 0) == rows(0, 0).rollouts)
+        #expect(try log.rewardEvaluationRollouts(runID: "run-a", step: 1) == rows(1, 0.25).rollouts)
+        #expect(try log.rewardEvaluations(runID: "run-a") == rows(0, 0).summaries + rows(1, 0.25).summaries)
+        #expect(throws: RolloutLogError.self) { try log.recordRewardEvaluation(runID: "run-a", step: 2, rows(1, 0)) }
+        try log.discardSteps(runID: "run-a", after: 0)
+        #expect(try log.rewardEvaluations(runID: "run-a").map(\.step) == [0, 0, 0])
+        #expect(try log.rewardEvaluationRollouts(runID: "run-a").allSatisfy { $0.step == 0 })
+    }
+
+    @Test("a log written before the reward evaluation reads (no rows, NaN ρ statistics) and upgrades when opened to write")
+    func olderLogs() throws {
+        let (dir, path) = try Self.tempPath()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let old = try RunDatabase(path: path, migrations: [RolloutLog.migrations[0]])
+        try old.queue.write { db in
+            try db.execute(sql: "INSERT INTO runs (run_id, config_yaml, seed, code_version, objective, sampled_steps, clip_mu, clip_sigma, started_at) VALUES ('old', '', 0, 'v1', 'trajectory', 3, 1, 1, '2026-11-27T12:30:11.250Z')")
+            try db.execute(sql: "INSERT INTO steps (run_id, step, loss, skipped) VALUES ('old', 1, 0.5, 0)")
+        }
+        let reader = try RolloutLog(readingAt: path)
+        #expect(try reader.rewardEvaluations(runID: "old").isEmpty && reader.rewardEvaluationRollouts(runID: "old").isEmpty)
+        let steps = try reader.steps(runID: "old")
+        #expect(steps.count == 1 && steps[0].loss == 0.5 && steps[0].ratioDeviationMean.isNaN)
+        let upgraded = try RolloutLog(path: path)
+        #expect(try upgraded.steps(runID: "old").count == 1)
+        try upgraded.recordRewardEvaluation(runID: "old", step: 0, RewardEvaluationRows(step: 0, rollouts: [
+            RewardEvalRolloutRecord(step: 0, taskID: "t", rollout: 0, t: 1, samplerSeed: 1, clipScore: 2, reward: 0.5)]))
+        #expect(try upgraded.rewardEvaluations(runID: "old").map(\.rewardMean) == [0.5])
     }
 }

@@ -92,6 +92,7 @@ struct MicroFixture {
 struct LoggedRun: Equatable {
     var steps: [StepRecord], groups: [GroupRecord], rollouts: [RolloutRecord], snapshots: [SnapshotRecord]
     var evaluations: [EvaluationRecord], checkpointSteps: [Int]
+    var rewardEvals: [RewardEvalRecord], rewardEvalRollouts: [RewardEvalRolloutRecord]
 
     init(_ trainer: ParaRLTrainer) throws {
         let log = try RolloutLog(readingAt: trainer.runDirectory.appendingPathComponent(RolloutLog.fileName).path)
@@ -103,6 +104,7 @@ struct LoggedRun: Equatable {
         }
         groups = try log.groups(runID: id); rollouts = try log.rollouts(runID: id); snapshots = try log.snapshots(runID: id)
         evaluations = try log.evaluations(runID: id); checkpointSteps = try log.checkpoints(runID: id).map(\.step)
+        rewardEvals = try log.rewardEvaluations(runID: id); rewardEvalRollouts = try log.rewardEvaluationRollouts(runID: id)
     }
 }
 
