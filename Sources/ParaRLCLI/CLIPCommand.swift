@@ -1,4 +1,4 @@
-// `pararl clip tokenize|embed|score|train`: the CLIP scorer of DESIGN §3.9 from the command line.
+// `pararl clip tokenize|embed|score|train|export`: the CLIP scorer of DESIGN §3.9 from the command line.
 import ArgumentParser
 import Foundation
 import ParaRLCLIP
@@ -9,7 +9,8 @@ struct CLIPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clip",
         abstract: "Tokenize, embed and score with a CLIP model; train a CLIP for the built-in world.",
-        subcommands: [CLIPTokenizeCommand.self, CLIPEmbedCommand.self, CLIPScoreCommand.self, CLIPTrainCommand.self])
+        subcommands: [CLIPTokenizeCommand.self, CLIPEmbedCommand.self, CLIPScoreCommand.self, CLIPTrainCommand.self,
+                      CLIPExportCommand.self])
 }
 
 /// Where the BPE vocabulary comes from.
@@ -150,5 +151,49 @@ struct CLIPScoreCommand: ParsableCommand {
         for (i, s) in scores.enumerated() { try printJSON(Line(index: i, score: s)) }
         FileHandle.standardError.write(Data(String(format: "scored %d pairs in %.3f s (%.1f pairs/s)\n",
                                                    report.pairs, seconds, report.pairsPerSecond).utf8))
+    }
+}
+
+struct CLIPExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a CLIP model folder in another dtype (e.g. BF16) and evaluate the written copy on the world.",
+        discussion: """
+            Loads --model (HF layout), writes --out (config.json + model.safetensors in --dtype), loads the written
+            folder back and prints its text→image top-1 retrieval and hard-negative win rate on the first --scenes
+            evaluation scenes (the numbers `clip train` reports, for the copy that is actually shipped).
+            Example:
+              pararl clip export --model runs/clip-tiny/model --out models/world-clip --dtype bf16
+            """)
+
+    @Option(help: "CLIP model folder to read.") var model: String
+    @Option(help: "Output folder (must not exist).") var out: String
+    @Option(help: "Weight dtype: f32, bf16 or f16.") var dtype: String = "bf16"
+    @Option(help: "Evaluation scenes (at most 300).") var scenes: Int = 300
+    @Flag(help: "Print the evaluation as JSON.") var json = false
+    @OptionGroup var vocabulary: CLIPVocabularyOptions
+    @OptionGroup var compute: ComputeOptions
+
+    func validate() throws {
+        guard ["f32", "bf16", "f16"].contains(dtype.lowercased()) else { throw ValidationError("--dtype must be f32, bf16 or f16, got \(dtype)") }
+        guard (1...300).contains(scenes) else { throw ValidationError("--scenes must be 1…300, got \(scenes)") }
+    }
+
+    func run() throws {
+        compute.apply()
+        let outURL = URL(fileURLWithPath: out)
+        guard !FileManager.default.fileExists(atPath: outURL.path) else { throw ValidationError("\(out) already exists") }
+        let type: SafetensorsDType = dtype.lowercased() == "f32" ? .f32 : dtype.lowercased() == "f16" ? .f16 : .bf16
+        try CLIPModel.load(directory: URL(fileURLWithPath: model)).save(directory: outURL, dtype: type)
+        let scorer = CLIPScorer(model: try CLIPModel.load(directory: outURL), tokenizer: try vocabulary.tokenizer())
+        let e = try CLIPTrainer.evaluate(scorer: scorer, tasks: Array(WorldTaskSource(seed: 0).evalTasks.prefix(scenes)), seed: 0)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(e), as: UTF8.self))
+        } else {
+            print(String(format: "wrote %@ (%@); retrieval top-1 %.3f, hard-negative win rate %.3f on %d scenes", out, type.rawValue,
+                         e.retrievalTop1, e.hardNegativeWinRate, e.scenes))
+        }
     }
 }

@@ -4,12 +4,44 @@ import ArgumentParser
 import Foundation
 import ParaRLCore
 import ParaRLPolicy
+import ParaRLSampling
 
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Inspect a policy checkpoint.",
-        subcommands: [PolicyLogitsCommand.self, PolicyBenchCommand.self])
+        subcommands: [PolicyLogitsCommand.self, PolicyExportCommand.self, PolicyBenchCommand.self])
+}
+
+struct PolicyExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a self-contained policy folder (weights, layout, tokenizers) from a checkpoint, e.g. in BF16.",
+        discussion: """
+            The folder holds config.json, model.safetensors (--dtype f32, bf16 or f16), tokenizer/vq.safetensors,
+            tokenizer/text_vocabulary.json and sft_config.yaml (the sequence layout, tokenizer paths relative to the
+            folder), so it loads with --checkpoint wherever it is copied. No optimiser or trainer state is copied.
+            Example:
+              pararl policy export --checkpoint runs/sft-world-policy/checkpoints/step-00006000 --out models/world-policy
+            """)
+
+    @Option(help: "Checkpoint folder (a run's checkpoints/step-N or another exported folder).") var checkpoint: String
+    @Option(help: "Output folder (must not exist).") var out: String
+    @Option(help: "Weight dtype: f32, bf16 or f16.") var dtype: String = "bf16"
+
+    func validate() throws {
+        guard ["f32", "bf16", "f16"].contains(dtype.lowercased()) else { throw ValidationError("--dtype must be f32, bf16 or f16, got \(dtype)") }
+    }
+
+    func run() throws {
+        let source = URL(fileURLWithPath: checkpoint)
+        let bundle = try PolicyBundle.load(checkpoint: source)
+        let sft = try SFTConfig.load(source.appendingPathComponent(SFTCheckpoint.configFile))
+        let type: SafetensorsDType = dtype.lowercased() == "f32" ? .f32 : dtype.lowercased() == "f16" ? .f16 : .bf16
+        try bundle.export(to: URL(fileURLWithPath: out), sftConfig: sft, dtype: type)
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: out).appendingPathComponent(Policy.weightsFileName).path)[.size] as? Int) ?? 0
+        print("wrote \(out): \(bundle.policy.config.transformer.parameterCount) parameters in \(type.rawValue) (\(bytes) bytes of weights)")
+    }
 }
 
 struct PolicyLogitsCommand: ParsableCommand {

@@ -138,8 +138,9 @@ extension CLIPModel {
         return naming
     }
 
-    /// Writes the model folder in HF layout (`config.json`, `model.safetensors` with HF keys, F32), each file atomically.
-    public func save(directory: URL) throws {
+    /// Writes the model folder in HF layout (`config.json`, `model.safetensors` with HF keys, F32 unless `dtype` says
+    /// F16 or BF16), each file atomically.
+    public func save(directory: URL, dtype: SafetensorsDType = .f32) throws {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
@@ -147,7 +148,7 @@ extension CLIPModel {
         }
         var writer = SafetensorsWriter(metadata: ["format": "pt"])
         for e in params.layout.entries {
-            try writer.add(e.name, shape: e.shape, floats: Array(UnsafeBufferPointer(start: params[e.name], count: e.count)))
+            try writer.add(e.name, shape: e.shape, floats: Array(UnsafeBufferPointer(start: params[e.name], count: e.count)), as: dtype)
         }
         try writer.write(to: directory.appendingPathComponent(SafetensorsCheckpoint.singleFileName))
         let encoder = JSONEncoder()

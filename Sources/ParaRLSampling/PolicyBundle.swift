@@ -100,3 +100,37 @@ public struct PolicyBundle {
         (encoder.text.decode(partial.textIDs), try encoder.image.decode(partial.imageCodes))
     }
 }
+
+extension PolicyBundle {
+    /// Writes a self-contained policy folder at `folder` (which must not exist): config.json, model.safetensors in
+    /// `dtype`, tokenizer/vq.safetensors, tokenizer/text_vocabulary.json and an sft_config.yaml recording the layout
+    /// with tokenizer paths relative to the folder — so the folder loads with `load(checkpoint:)` wherever it is
+    /// copied (the shipped models/world-policy). Written into a temporary sibling and renamed into place.
+    public func export(to folder: URL, sftConfig: SFTConfig, dtype: SafetensorsDType) throws {
+        let fm = FileManager.default
+        guard !fm.fileExists(atPath: folder.path) else {
+            throw SamplingError.invalidInput("\(folder.path) already exists; choose another folder or remove it")
+        }
+        guard let patchVQ = encoder.image as? PatchVQ else {
+            throw SamplingError.invalidInput("only a patch-VQ image tokenizer can be exported with a policy")
+        }
+        let temporary = folder.deletingLastPathComponent().appendingPathComponent(".\(folder.lastPathComponent).partial-\(getpid())")
+        try? fm.removeItem(at: temporary)
+        do {
+            let tokenizers = temporary.appendingPathComponent(SFTRun.tokenizerFolder)
+            try fm.createDirectory(at: tokenizers, withIntermediateDirectories: true)
+            try policy.save(directory: temporary, dtype: dtype)
+            try patchVQ.save(to: tokenizers.appendingPathComponent(SFTRun.imageTokenizerFile))
+            try encoder.text.save(to: tokenizers.appendingPathComponent(SFTRun.textVocabularyFile))
+            var sft = sftConfig
+            sft.imageTokenizer = SFTRun.tokenizerFolder + "/" + SFTRun.imageTokenizerFile
+            sft.textVocabulary = SFTRun.tokenizerFolder + "/" + SFTRun.textVocabularyFile
+            sft.initCheckpoint = nil
+            try Data(try StrictYAML.encode(sft).utf8).write(to: temporary.appendingPathComponent(SFTCheckpoint.configFile), options: .atomic)
+            try fm.moveItem(at: temporary, to: folder)
+        } catch {
+            try? fm.removeItem(at: temporary)
+            throw error
+        }
+    }
+}
