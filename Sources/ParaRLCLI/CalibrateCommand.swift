@@ -20,18 +20,20 @@ struct CalibrateCommand: ParsableCommand {
             far above what the policy produces, which clips every reward to 0).
             With --config (a ParaRL run config), the CLIP model, vocabulary, seeds, initial policy and sampler come from
             the config and the result is written to the file its `calibration:` key names (or --out / --run).
-            Without it, --model and --run (or --out) are required.
+            Without it, --run or --out is required; --model defaults to the shipped models/world-clip and --policy to
+            the shipped models/world-policy.
             Examples:
               pararl calibrate --config rl-configs/pararl-s3.yaml --out runs/calibration/clip_calibration.json
               pararl calibrate --config rl-configs/pararl-s3.yaml --source rollouts --out runs/calibration/rollouts.json
-              pararl calibrate --model runs/clip-tiny/model --run runs/pararl-s3
+              pararl calibrate --out FILE.json                      # the shipped CLIP on reference pairs
+              pararl calibrate --out FILE.json --source rollouts    # … on the shipped policy's partial rollouts
               pararl calibrate --model runs/clip-tiny/model --run runs/pararl-s3 --source rollouts \
-                  --policy runs/sft-tiny/step-00000400 --sampler-config rl-configs/sample-tiny.yaml
+                  --policy runs/sft-tiny/checkpoints/step-00000400 --sampler-config rl-configs/sample-tiny.yaml
             """)
 
     @Option(help: "ParaRL run config (rl-configs/pararl-*.yaml): model, vocabulary, seeds, policy and sampler from it.")
     var config: String?
-    @Option(help: "CLIP model folder (without --config).") var model: String?
+    @Option(help: "CLIP model folder (without --config; default: the shipped models/world-clip).") var model: String?
     @Option(name: .customLong("run"), help: "Run folder the calibration is written into (as <run>/clip_calibration.json).")
     var runFolder: String?
     @Option(help: "File the calibration is written to (instead of --run or the config's calibration: path).") var out: String?
@@ -40,11 +42,15 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Training tasks the subset is drawn from.") var trainTasks: Int = RolloutCalibration.trainTasks
     @Option(help: "Share of the training data scored.") var fraction: Double = 0.01
     @Option(help: "Seed of the subset (default: the config's seed, else 0).") var seed: UInt64?
-    @Option(help: "Policy checkpoint whose rollouts are scored (source rollouts, without --config).") var policy: String?
+    @Option(help: "Policy checkpoint whose rollouts are scored (source rollouts, without --config; default: the shipped models/world-policy).")
+    var policy: String?
     @Option(help: "Sampler YAML for source rollouts without --config (default: the sampler defaults).") var samplerConfig: String?
     @Flag(help: "Print the calibration as JSON.") var json = false
     @OptionGroup var vocabulary: CLIPVocabularyOptions
     @OptionGroup var compute: ComputeOptions
+
+    /// The shipped models (models/README.md), relative to the repository root.
+    static let shippedCLIP = "models/world-clip", shippedPolicy = "models/world-policy"
 
     func validate() throws {
         if trainTasks < 1 { throw ValidationError("--train-tasks must be at least 1, got \(trainTasks)") }
@@ -57,11 +63,7 @@ struct CalibrateCommand: ParsableCommand {
             if runFolder != nil && out != nil { throw ValidationError("give at most one of --run and --out") }
             return
         }
-        if model == nil { throw ValidationError("give --config RUN.yaml, or --model DIR with --run RUN or --out FILE") }
         if (runFolder == nil) == (out == nil) { throw ValidationError("give exactly one of --run RUN and --out FILE") }
-        if source == .rollouts && policy == nil {
-            throw ValidationError("--source rollouts needs --policy CHECKPOINT (the policy whose partial rollouts are scored)")
-        }
         if source == .references && (policy != nil || samplerConfig != nil) {
             throw ValidationError("--policy and --sampler-config only apply to --source rollouts")
         }
@@ -80,7 +82,7 @@ struct CalibrateCommand: ParsableCommand {
             calibration = try RunCalibration.estimate(configURL: configURL, config: settings, source: source, fraction: fraction,
                                                       trainTasks: trainTasks, seed: seed)
         } else {
-            let model = self.model ?? ""
+            let model = self.model ?? Self.shippedCLIP
             destination = out.map { URL(fileURLWithPath: $0) }
                 ?? URL(fileURLWithPath: runFolder ?? ".").appendingPathComponent(CLIPCalibration.fileName)
             let scorer = CLIPScorer(model: try CLIPModel.load(directory: URL(fileURLWithPath: model)),
@@ -90,7 +92,7 @@ struct CalibrateCommand: ParsableCommand {
                 calibration = try CLIPCalibration.fromReferences(scorer: scorer, worldSeed: worldSeed ?? 0, trainTasks: trainTasks,
                                                                  fraction: fraction, seed: seed ?? 0, model: model)
             case .rollouts:
-                let bundle = try PolicyBundle.load(checkpoint: URL(fileURLWithPath: policy ?? ""))
+                let bundle = try PolicyBundle.load(checkpoint: URL(fileURLWithPath: policy ?? Self.shippedPolicy))
                 let sampler = try samplerConfig.map { try SamplerConfig.load(URL(fileURLWithPath: $0)) } ?? SamplerConfig()
                 calibration = try RolloutCalibration.estimate(bundle: bundle, sampler: sampler, scorer: scorer,
                                                               prompts: CLIPCalibration.subsetSize(trainTasks: trainTasks, fraction: fraction),

@@ -1,21 +1,28 @@
-// `pararl demo`: the embedded default end to end, every stage real at small sizes — the built-in world (tasks
-// generated on the fly), the patch-VQ image tokenizer fitted on its scenes, a small world CLIP trained
-// contrastively, SFT of a small policy, the reward calibration, a few ParaRL steps with the judge before and after
-// — through the same library entry points as `tokenizer fit`, `clip train`, `sft`, `calibrate` and `train`.
+// `pararl demo`: the embedded default end to end. By default ParaRL from the shipped starting policy and world CLIP
+// (models/), with the judge and the paired reward before and after; `--from-scratch` runs every stage real at small
+// sizes instead — the built-in world (tasks generated on the fly), the patch-VQ image tokenizer fitted on its scenes,
+// a small world CLIP trained contrastively, SFT of a small policy, the reward calibration — then the same ParaRL
+// stage, through the same library entry points as `tokenizer fit`, `clip train`, `sft`, `calibrate` and `train`.
 import ArgumentParser
 import Foundation
 import ParaRLCLIP
 import ParaRLCore
 import ParaRLPolicy
+import ParaRLSampling
+import ParaRLStorage
 import ParaRLTrainer
 import ParaRLWorld
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the whole pipeline on the built-in world in minutes: tokenizer, CLIP, SFT, calibration, ParaRL, evaluation.",
+        abstract: "ParaRL on the built-in world in minutes, from the shipped policy (or --from-scratch: every stage).",
         discussion: """
-            Stages (sizes are options; the defaults took 14 minutes on 2 cores shared with other jobs):
+            Default: ParaRL from the shipped starting policy (--policy, models/world-policy) scored by the shipped
+            world CLIP (--clip, models/world-clip): --rl-steps steps (s = 3, 2 prompts × G 8), the judge on
+            --eval-tasks evaluation tasks and the paired reward (16 fixed tasks × 4 rollouts, every t) before and
+            after, every rollout in OUT/pararl/rollouts.sqlite.
+            --from-scratch builds both first (sizes are options):
               1. world      tasks of the built-in world (seed 0) generated on the fly; --images scenes rendered
               2. tokenizer  patch VQ (4×4 patches, 256 codes) fitted by k-means on those scenes
               3. clip       the world CLIP of rl-configs/clip-tiny.yaml trained --clip-steps steps with hard negatives
@@ -23,25 +30,28 @@ struct DemoCommand: ParsableCommand {
               5. calibrate  μ_CLIP, σ_CLIP on 1% of the training tasks' reference pairs (stored), and from the SFT
                             policy's partial rollouts (what the RL run uses: reference pairs score far above a small
                             policy's outputs, which would clip every reward to 0)
-              6. pararl     --rl-steps ParaRL steps (s = 3, G = 8), the judge on --eval-tasks evaluation tasks before
-                            and after, every rollout in OUT/pararl/rollouts.sqlite
-            Example:
+              6. pararl     as above, from the small policy and CLIP just trained
+            Examples:
               pararl demo --out runs/demo
+              pararl demo --from-scratch --out runs/demo-scratch
               sqlite3 runs/demo/pararl/rollouts.sqlite 'SELECT step, reward_mean, kl FROM steps'
             """)
 
     @Option(help: "Output folder (must not hold a demo yet).") var out: String = "runs/demo"
+    @Flag(help: "Build the tokenizer, CLIP and SFT policy here instead of starting from the shipped models.") var fromScratch = false
+    @Option(help: "Shipped starting policy folder.") var policy: String = "models/world-policy"
+    @Option(help: "Shipped world CLIP folder.") var clip: String = "models/world-clip"
     @Option(help: "World scenes rendered for the tokenizer.") var images: Int = 300
     @Option(help: "CLIP training steps (clip-tiny.yaml trains 3000).") var clipSteps: Int = 200
     @Option(help: "SFT steps of the small policy (batch 16).") var sftSteps: Int = 200
-    @Option(help: "ParaRL steps (2 prompts × 8 rollouts each).") var rlSteps: Int = 2
-    @Option(help: "Evaluation tasks judged before and after ParaRL.") var evalTasks: Int = 8
+    @Option(help: "ParaRL steps, 2 prompts × 8 rollouts each (default 10; 2 with --from-scratch).") var rlSteps: Int?
+    @Option(help: "Evaluation tasks judged before and after ParaRL (default 30; 8 with --from-scratch).") var evalTasks: Int?
     @Option(help: "bpe_simple_vocab_16e6.txt.gz (default: PARARL_CLIP_VOCAB, else .cache/clip/).") var vocab: String?
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
         for (name, value, least) in [("--images", images, 8), ("--clip-steps", clipSteps, 1), ("--sft-steps", sftSteps, 1),
-                                     ("--rl-steps", rlSteps, 1), ("--eval-tasks", evalTasks, 1)] where value < least {
+                                     ("--rl-steps", rlSteps ?? 1, 1), ("--eval-tasks", evalTasks ?? 1, 1)] where value < least {
             throw ValidationError("\(name) must be at least \(least), got \(value)")
         }
     }
@@ -62,6 +72,29 @@ struct DemoCommand: ParsableCommand {
             try body()
             stageTimes.append((name, Date().timeIntervalSince(t)))
         }
+        let (policyURL, clipURL): (URL, URL)
+        if fromScratch {
+            (policyURL, clipURL) = try buildFromScratch(outURL, stage: stage)
+        } else {
+            policyURL = URL(fileURLWithPath: policy).standardizedFileURL
+            clipURL = URL(fileURLWithPath: clip).standardizedFileURL
+            try stage("1. shipped models") {
+                for (url, what) in [(policyURL, "policy"), (clipURL, "CLIP")]
+                    where !fm.fileExists(atPath: url.appendingPathComponent("config.json").path) {
+                    throw ValidationError("no shipped \(what) at \(url.path) (run from the repository root, pass --\(what.lowercased()) DIR, "
+                                          + "or --from-scratch to train one here)")
+                }
+                let bundle = try PolicyBundle.load(checkpoint: policyURL)
+                _ = try CLIPModel.load(directory: clipURL)
+                say("policy \(policyURL.path): \(bundle.policy.config.transformer.parameterCount) parameters; CLIP \(clipURL.path)")
+            }
+        }
+        try reinforce(outURL, policy: policyURL, clip: clipURL, stage: stage, start: start, stageTimes: { stageTimes })
+    }
+
+    /// Stages 1–5 of --from-scratch: the image tokenizer, CLIP and SFT policy built here; returns their folders.
+    private func buildFromScratch(_ outURL: URL, stage: ((String, () throws -> Void) throws -> Void)) throws -> (URL, URL) {
+        let fm = FileManager.default
         let world = WorldTaskSource(seed: 0), renderer = SceneRenderer(imageSize: 32)
 
         // 1–2. World scenes and the image tokenizer.
@@ -154,14 +187,20 @@ struct DemoCommand: ParsableCommand {
                                 fraction: 0.01).write(to: outURL.appendingPathComponent("clip_calibration.references.json"))
             say(String(format: "reference pairs: μ_CLIP %.2f σ_CLIP %.2f over %d pairs (the RL run re-estimates on rollouts)", mu, sigma, pairs.texts.count))
         }
+        return (sftCheckpoint, clipURL)
+    }
 
-        // 6. ParaRL with evaluations before and after.
+    /// ParaRL from `policy` scored by `clip`, with the judge and the paired reward before and after, then the summary.
+    private func reinforce(_ outURL: URL, policy: URL, clip: URL, stage: ((String, () throws -> Void) throws -> Void), start: Date,
+                           stageTimes: () -> [(String, Double)]) throws {
+        let rlSteps = self.rlSteps ?? (fromScratch ? 2 : 10), evalTasks = self.evalTasks ?? (fromScratch ? 8 : 30)
         let runURL = outURL.appendingPathComponent("pararl")
         var before: JudgeReport?, after: JudgeReport?
-        try stage("6. ParaRL") {
+        var pairedBefore: PairedRewardSummary?, pairedAfter: PairedRewardSummary?
+        try stage(fromScratch ? "6. ParaRL" : "2. ParaRL") {
             var config = ParaRLConfig()
-            config.initCheckpoint = sftCheckpoint.path
-            config.clipModel = clipURL.path
+            config.initCheckpoint = policy.path
+            config.clipModel = clip.path
             config.clipVocabulary = vocab
             config.calibration = ParaRLConfig.rolloutCalibration
             config.calibrationPrompts = 8
@@ -172,10 +211,11 @@ struct DemoCommand: ParsableCommand {
             config.evalEvery = 0
             config.evalTasks = evalTasks
             config.checkpointEvery = rlSteps
+            if fromScratch { config.rewardEval.tasks = 8 }  // the small policy's demo stays within minutes
             let configURL = outURL.appendingPathComponent("pararl-demo.yaml")
             try Data(try config.yaml().utf8).write(to: configURL)
             let trainer = try ParaRLRun.start(configURL: configURL, runDirectory: runURL, codeVersion: ParaRLVersion.string)
-            say(String(format: "calibrated on the SFT policy's rollouts: μ_CLIP %.2f σ_CLIP %.2f", trainer.calibration.mu, trainer.calibration.sigma))
+            say(String(format: "calibrated on the starting policy's rollouts: μ_CLIP %.2f σ_CLIP %.2f", trainer.calibration.mu, trainer.calibration.sigma))
             try trainer.train { event in
                 switch event {
                 case .step(let r):
@@ -187,6 +227,7 @@ struct DemoCommand: ParsableCommand {
                     if step == 0 { before = report } else { after = report }
                     say(TrainCommand.evaluationLine(step: step, report, seconds: seconds))
                 case .rewardEvaluation(let summary, let seconds):
+                    if summary.step == 0 { pairedBefore = summary } else { pairedAfter = summary }
                     say(TrainCommand.rewardLine(summary, seconds: seconds))
                 case .checkpoint(_, let folder):
                     say("checkpoint: \(folder.path)")
@@ -196,7 +237,7 @@ struct DemoCommand: ParsableCommand {
 
         let total = Date().timeIntervalSince(start)
         say("")
-        say("== done in \(Self.clock(total)) (" + stageTimes.map { "\($0.0) \(Self.clock($0.1))" }.joined(separator: ", ") + ")")
+        say("== done in \(Self.clock(total)) (" + stageTimes().map { "\($0.0) \(Self.clock($0.1))" }.joined(separator: ", ") + ")")
         if let before, let after {
             say("judge on \(before.count) evaluation tasks   before → after")
             let rows: [(String, Double?, Double?)] = [
@@ -212,6 +253,14 @@ struct DemoCommand: ParsableCommand {
                     + (b.map { String(format: "%6.1f", $0) } ?? "     –") + " → " + (a.map { String(format: "%6.1f", $0) } ?? "     –"))
             }
         }
+        if let pairedBefore, let after = pairedAfter {
+            say("paired reward on \(after.tasks) fixed tasks × \(after.rollouts) rollouts (same prompts and sampler seeds), ± se over tasks")
+            say("  all t               " + PairedReward.text(pairedBefore.rewardMean, pairedBefore.rewardSE) + " → "
+                + PairedReward.text(after.rewardMean, after.rewardSE) + "   change " + PairedReward.text(after.change, after.changeSE, signed: true))
+            say("  t = \(after.finalT)".padding(toLength: 22, withPad: " ", startingAt: 0) + PairedReward.text(pairedBefore.rewardMeanFinal, pairedBefore.rewardSEFinal)
+                + " → " + PairedReward.text(after.rewardMeanFinal, after.rewardSEFinal) + "   change "
+                + PairedReward.text(after.changeFinal, after.changeFinalSE, signed: true))
+        }
         let db = runURL.appendingPathComponent("rollouts.sqlite").path
         say("""
 
@@ -219,6 +268,7 @@ struct DemoCommand: ParsableCommand {
               sqlite3 \(db) 'SELECT step, reward_mean, reward_std, kl, clip_fraction_high, output_alignment, seconds_total FROM steps'
               sqlite3 \(db) 'SELECT group_index, rollout_index, t, round(clip_score,2), round(reward,3), round(advantage,3), partial_text FROM snapshots WHERE step = 1 LIMIT 24'
               sqlite3 \(db) 'SELECT step, scope, overall, output_alignment FROM evaluations ORDER BY scope, step'
+              pararl inspect evals --run \(runURL.path)
             Checkpoints (load with pararl sample / pararl eval --checkpoint): \(runURL.appendingPathComponent("checkpoints").path)
             Continue training: pararl train --config \(outURL.appendingPathComponent("pararl-demo.yaml").path) --run-dir \(outURL.appendingPathComponent("pararl-longer").path) --steps 50
             """)

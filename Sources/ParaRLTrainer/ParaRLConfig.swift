@@ -16,11 +16,11 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
     /// rollout), so results do not depend on the number of ranks and a run resumes from the step alone.
     public var seed: UInt64 = 0
     /// The policy to start from: an SFT checkpoint folder (config.json + model.safetensors).
-    public var initCheckpoint = "../runs/sft-tiny/step-00000400"
+    public var initCheckpoint = "../models/world-policy"
     /// The frozen KL reference; default (null): `init_checkpoint` (the SFT policy, as the paper).
     public var referenceCheckpoint: String?
     /// CLIP scorer folder (Hugging Face layout, `pararl clip train`).
-    public var clipModel = "../runs/clip-tiny/model"
+    public var clipModel = "../models/world-clip"
     /// bpe_simple_vocab_16e6.txt.gz; null: PARARL_CLIP_VOCAB, else .cache/clip/ of the current folder.
     public var clipVocabulary: String?
     /// μ_CLIP/σ_CLIP: a file of `pararl calibrate` (reference pairs), or `rollouts`: estimated at the start from the

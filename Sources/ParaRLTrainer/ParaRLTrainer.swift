@@ -177,8 +177,8 @@ public final class ParaRLTrainer {
     /// `eval_every` steps and at the end; a checkpoint every `checkpoint_every` steps and where training stops.
     public func train(until: Int? = nil, onEvent: (ParaRLEvent) -> Void = { _ in }) throws {
         let target = min(until ?? config.steps, config.steps)
-        let sessionStart = Date(), firstStep = step
-        let isRoot = communicator.isRoot
+        var sessionStart = Date()
+        let firstStep = step, isRoot = communicator.isRoot
         if step == 0 && target > 0 {
             if config.evalTasks > 0, let (evaluations, report, seconds) = try evaluate(step: 0) {
                 try log?.recordEvaluations(runID: runID, evaluations)
@@ -188,6 +188,7 @@ public final class ParaRLTrainer {
                 try log?.recordRewardEvaluation(runID: runID, step: 0, rows)
                 onEvent(.rewardEvaluation(summary: summary, seconds: seconds))
             }
+            sessionStart = Date()  // steps/s and the ETA count training steps, not the step-0 evaluations
         }
         while step < target {
             let (record, iterations, groups, rollouts, snapshots) = try trainStep()
