@@ -175,7 +175,7 @@ struct CLIPExportCommand: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
-        guard ["f32", "bf16", "f16"].contains(dtype.lowercased()) else { throw ValidationError("--dtype must be f32, bf16 or f16, got \(dtype)") }
+        guard weightDType(dtype) != nil else { throw ValidationError("--dtype must be f32, bf16 or f16, got \(dtype)") }
         guard (1...300).contains(scenes) else { throw ValidationError("--scenes must be 1…300, got \(scenes)") }
     }
 
@@ -183,7 +183,7 @@ struct CLIPExportCommand: ParsableCommand {
         compute.apply()
         let outURL = URL(fileURLWithPath: out)
         guard !FileManager.default.fileExists(atPath: outURL.path) else { throw ValidationError("\(out) already exists") }
-        let type: SafetensorsDType = dtype.lowercased() == "f32" ? .f32 : dtype.lowercased() == "f16" ? .f16 : .bf16
+        let type = weightDType(dtype) ?? .bf16
         try CLIPModel.load(directory: URL(fileURLWithPath: model)).save(directory: outURL, dtype: type)
         let scorer = CLIPScorer(model: try CLIPModel.load(directory: outURL), tokenizer: try vocabulary.tokenizer())
         let e = try CLIPTrainer.evaluate(scorer: scorer, tasks: Array(WorldTaskSource(seed: 0).evalTasks.prefix(scenes)), seed: 0)

@@ -13,6 +13,16 @@ struct PolicyCommand: ParsableCommand {
         subcommands: [PolicyLogitsCommand.self, PolicyExportCommand.self, PolicyBenchCommand.self])
 }
 
+/// The weight dtype named by an `--dtype` option (f32, bf16, f16; any case), nil for anything else.
+func weightDType(_ name: String) -> SafetensorsDType? {
+    switch name.lowercased() {
+    case "f32": return .f32
+    case "bf16": return .bf16
+    case "f16": return .f16
+    default: return nil
+    }
+}
+
 struct PolicyExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
@@ -30,14 +40,14 @@ struct PolicyExportCommand: ParsableCommand {
     @Option(help: "Weight dtype: f32, bf16 or f16.") var dtype: String = "bf16"
 
     func validate() throws {
-        guard ["f32", "bf16", "f16"].contains(dtype.lowercased()) else { throw ValidationError("--dtype must be f32, bf16 or f16, got \(dtype)") }
+        guard weightDType(dtype) != nil else { throw ValidationError("--dtype must be f32, bf16 or f16, got \(dtype)") }
     }
 
     func run() throws {
         let source = URL(fileURLWithPath: checkpoint)
         let bundle = try PolicyBundle.load(checkpoint: source)
         let sft = try SFTConfig.load(source.appendingPathComponent(SFTCheckpoint.configFile))
-        let type: SafetensorsDType = dtype.lowercased() == "f32" ? .f32 : dtype.lowercased() == "f16" ? .f16 : .bf16
+        let type = weightDType(dtype) ?? .bf16
         try bundle.export(to: URL(fileURLWithPath: out), sftConfig: sft, dtype: type)
         let bytes = (try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: out).appendingPathComponent(Policy.weightsFileName).path)[.size] as? Int) ?? 0
         print("wrote \(out): \(bundle.policy.config.transformer.parameterCount) parameters in \(type.rawValue) (\(bytes) bytes of weights)")
