@@ -6,6 +6,8 @@
 import ArgumentParser
 import Foundation
 import ParaRLCLIP
+import ParaRLSFT
+import ParaRLRunKit
 import ParaRLCore
 import ParaRLPolicy
 import ParaRLSampling

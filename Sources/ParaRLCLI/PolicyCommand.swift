@@ -29,8 +29,7 @@ struct PolicyExportCommand: ParsableCommand {
         abstract: "Write a self-contained policy folder (weights, layout, tokenizers) from a checkpoint, e.g. in BF16.",
         discussion: """
             The folder holds config.json, model.safetensors (--dtype f32, bf16 or f16), tokenizer/vq.safetensors,
-            tokenizer/text_vocabulary.json and sft_config.yaml (the sequence layout, tokenizer paths relative to the
-            folder), so it loads with --checkpoint wherever it is copied. No optimiser or trainer state is copied.
+            tokenizer/text_vocabulary.json and sequence_layout.json (tokenizer paths relative to the folder), so it loads with --checkpoint wherever it is copied. No optimiser or trainer state is copied.
             Example:
               pararl policy export --checkpoint runs/sft-world-policy/checkpoints/step-00006000 --out models/world-policy
             """)
@@ -46,9 +45,8 @@ struct PolicyExportCommand: ParsableCommand {
     func run() throws {
         let source = URL(fileURLWithPath: checkpoint)
         let bundle = try PolicyBundle.load(checkpoint: source)
-        let sft = try SFTConfig.load(source.appendingPathComponent(SFTCheckpoint.configFile))
         let type = weightDType(dtype) ?? .bf16
-        try bundle.export(to: URL(fileURLWithPath: out), sftConfig: sft, dtype: type)
+        try bundle.export(to: URL(fileURLWithPath: out), dtype: type)
         let bytes = (try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: out).appendingPathComponent(Policy.weightsFileName).path)[.size] as? Int) ?? 0
         print("wrote \(out): \(bundle.policy.config.transformer.parameterCount) parameters in \(type.rawValue) (\(bytes) bytes of weights)")
     }

@@ -2,6 +2,7 @@
 // of MMaDA-format safetensors (F32/BF16/F16, single or sharded), and logits restricted to a position's modality.
 import Foundation
 import ParaRLCore
+import ParaRLRunKit
 
 public final class Policy: @unchecked Sendable {
     public let config: PolicyModelConfig
@@ -12,14 +13,14 @@ public final class Policy: @unchecked Sendable {
         do {
             model = try Transformer(config: config.transformer, maxSequenceLength: config.maxSequenceLength)
         } catch let e as TransformerError {
-            throw PolicyError.invalidConfig(file: "(model config)", key: "(model)", reason: e.description)
+            throw ParaRLError.invalidConfig(file: "(model config)", key: "(model)", reason: e.description)
         }
     }
 
     /// The vocabulary layout, required for modality-restricted logits and training.
     public func vocabulary() throws -> UnifiedVocabulary {
         guard let v = config.vocabulary else {
-            throw PolicyError.invalidInput("the checkpoint's config.json has no \"pararl\" vocabulary section")
+            throw ParaRLError.invalidInput("the checkpoint's config.json has no \"pararl\" vocabulary section")
         }
         return v
     }
@@ -40,16 +41,16 @@ public final class Policy: @unchecked Sendable {
         let path = checkpoint.directory.path
         let expected = Set(model.params.layout.entries.map(\.name))
         if let extra = checkpoint.tensorNames.first(where: { !expected.contains($0) }) {
-            throw PolicyError.checkpointMismatch(path: path, tensor: extra, reason: "not a parameter of this model")
+            throw ParaRLError.checkpointMismatch(path: path, tensor: extra, reason: "not a parameter of this model")
         }
         let present = Set(checkpoint.tensorNames)
         for e in model.params.layout.entries {
             guard present.contains(e.name) else {
-                throw PolicyError.checkpointMismatch(path: path, tensor: e.name, reason: "missing")
+                throw ParaRLError.checkpointMismatch(path: path, tensor: e.name, reason: "missing")
             }
             let shape = try checkpoint.shape(e.name)
             guard shape == e.shape else {
-                throw PolicyError.checkpointMismatch(path: path, tensor: e.name, reason: "shape \(shape), expected \(e.shape)")
+                throw ParaRLError.checkpointMismatch(path: path, tensor: e.name, reason: "shape \(shape), expected \(e.shape)")
             }
             let values = try checkpoint.floats(e.name)
             model.params[e.name].update(from: values, count: e.count)
@@ -81,22 +82,22 @@ public final class Policy: @unchecked Sendable {
                        modalities: [Modality]? = nil) throws -> [[Float]] {
         let tc = config.transformer
         guard tokens.count == b * t, b > 0, t > 0 else {
-            throw PolicyError.invalidInput("\(tokens.count) tokens do not fill batch \(b) × length \(t)")
+            throw ParaRLError.invalidInput("\(tokens.count) tokens do not fill batch \(b) × length \(t)")
         }
         guard t <= config.maxSequenceLength else {
-            throw PolicyError.invalidInput("length \(t) exceeds max_sequence_length \(config.maxSequenceLength)")
+            throw ParaRLError.invalidInput("length \(t) exceeds max_sequence_length \(config.maxSequenceLength)")
         }
         if let bad = tokens.first(where: { $0 < 0 || Int($0) >= tc.vocabSize }) {
-            throw PolicyError.invalidInput("token \(bad) is outside 0..<vocab_size (\(tc.vocabSize))")
+            throw ParaRLError.invalidInput("token \(bad) is outside 0..<vocab_size (\(tc.vocabSize))")
         }
         if let bad = positions.first(where: { $0 < 0 || $0 >= b * t }) {
-            throw PolicyError.invalidInput("position \(bad) is outside 0..<\(b * t)")
+            throw ParaRLError.invalidInput("position \(bad) is outside 0..<\(b * t)")
         }
         if let m = modalities, m.count != positions.count {
-            throw PolicyError.invalidInput("\(m.count) modalities for \(positions.count) positions")
+            throw ParaRLError.invalidInput("\(m.count) modalities for \(positions.count) positions")
         }
         if let mask = keyMask, mask.count != tokens.count {
-            throw PolicyError.invalidInput("key mask has \(mask.count) entries for \(tokens.count) tokens")
+            throw ParaRLError.invalidInput("key mask has \(mask.count) entries for \(tokens.count) tokens")
         }
         let acts = TransformerActivations(config: tc, b: b, t: t)
         if let mask = keyMask {
@@ -122,4 +123,9 @@ public final class Policy: @unchecked Sendable {
         }
         return out
     }
+}
+
+extension Policy: CheckpointModel {
+    /// Training checkpoints keep exact F32 weights.
+    public func save(directory: URL) throws { try save(directory: directory, dtype: .f32) }
 }

@@ -3,6 +3,7 @@
 // errors), plus our vocabulary under the key "pararl" (absent in a plain LLaDA/MMaDA config).
 import Foundation
 import ParaRLCore
+import ParaRLRunKit
 
 /// The model description stored as config.json beside the weights.
 public struct PolicyModelConfig: Sendable, Equatable {
@@ -46,17 +47,17 @@ public struct PolicyModelConfig: Sendable, Equatable {
     public static func load(directory: URL) throws -> PolicyModelConfig {
         let url = directory.appendingPathComponent(fileName)
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw PolicyError.io(path: url.path, reason: "cannot read the model config")
+            throw ParaRLError.io(path: url.path, reason: "cannot read the model config")
         }
         return try parse(data, source: url.path)
     }
 
     public static func parse(_ data: Data, source: String) throws -> PolicyModelConfig {
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw PolicyError.invalidConfig(file: source, key: "(root)", reason: "not a JSON object")
+            throw ParaRLError.invalidConfig(file: source, key: "(root)", reason: "not a JSON object")
         }
         for key in root.keys.sorted() where !modelFields.contains(key) && !ignoredFields.contains(key) {
-            guard let want = fixedFields[key] else { throw PolicyError.unknownKey(file: source, key: key) }
+            guard let want = fixedFields[key] else { throw ParaRLError.unknownKey(file: source, key: key) }
             guard let value = root[key] else { continue }
             let ok: Bool
             switch want {
@@ -66,23 +67,23 @@ public struct PolicyModelConfig: Sendable, Equatable {
             default: ok = false
             }
             guard ok || value is NSNull else {
-                throw PolicyError.invalidConfig(file: source, key: key, reason: "must be \(want) for this architecture, got \(value)")
+                throw ParaRLError.invalidConfig(file: source, key: key, reason: "must be \(want) for this architecture, got \(value)")
             }
         }
         func int(_ key: String) throws -> Int? {
             guard let v = root[key], !(v is NSNull) else { return nil }
             guard let n = v as? NSNumber, Double(n.intValue) == n.doubleValue else {
-                throw PolicyError.invalidConfig(file: source, key: key, reason: "must be an integer, got \(v)")
+                throw ParaRLError.invalidConfig(file: source, key: key, reason: "must be an integer, got \(v)")
             }
             return n.intValue
         }
         func required(_ key: String) throws -> Int {
-            guard let v = try int(key) else { throw PolicyError.missingKey(file: source, key: key) }
+            guard let v = try int(key) else { throw ParaRLError.missingKey(file: source, key: key) }
             return v
         }
         func float(_ key: String) throws -> Float? {
             guard let v = root[key], !(v is NSNull) else { return nil }
-            guard let n = v as? NSNumber else { throw PolicyError.invalidConfig(file: source, key: key, reason: "must be a number") }
+            guard let n = v as? NSNumber else { throw ParaRLError.invalidConfig(file: source, key: key, reason: "must be a number") }
             return n.floatValue
         }
         let transformer = TransformerConfig(
@@ -93,7 +94,7 @@ public struct PolicyModelConfig: Sendable, Equatable {
         do {
             try transformer.validate()
         } catch let e as TransformerError {
-            throw PolicyError.invalidConfig(file: source, key: "(model)", reason: e.description)
+            throw ParaRLError.invalidConfig(file: source, key: "(model)", reason: e.description)
         }
         var vocabulary: UnifiedVocabulary?
         if let ours = root["pararl"] {
@@ -102,31 +103,31 @@ public struct PolicyModelConfig: Sendable, Equatable {
         if let v = vocabulary {
             try v.validate(source: source)
             guard v.size <= transformer.vocabSize else {
-                throw PolicyError.invalidConfig(file: source, key: "vocab_size",
+                throw ParaRLError.invalidConfig(file: source, key: "vocab_size",
                                                 reason: "\(transformer.vocabSize) is smaller than the unified vocabulary (\(v.size) ids)")
             }
             if let m = transformer.maskTokenID, m != v.special.mask {
-                throw PolicyError.invalidConfig(file: source, key: "mask_token_id",
+                throw ParaRLError.invalidConfig(file: source, key: "mask_token_id",
                                                 reason: "\(m) differs from the [MASK] id \(v.special.mask) in \"pararl\"")
             }
         }
         let maxLength = try int("max_sequence_length") ?? 4096
         guard maxLength > 0 else {
-            throw PolicyError.invalidConfig(file: source, key: "max_sequence_length", reason: "must be positive")
+            throw ParaRLError.invalidConfig(file: source, key: "max_sequence_length", reason: "must be positive")
         }
         return PolicyModelConfig(transformer: transformer, maxSequenceLength: maxLength, vocabulary: vocabulary)
     }
 
     static func parseVocabulary(_ value: Any, source: String) throws -> UnifiedVocabulary {
         guard let obj = value as? [String: Any] else {
-            throw PolicyError.invalidConfig(file: source, key: "pararl", reason: "must be an object")
+            throw ParaRLError.invalidConfig(file: source, key: "pararl", reason: "must be an object")
         }
         let allowed = Set(UnifiedVocabulary.CodingKeys.allCases.map(\.rawValue))
-        for k in obj.keys.sorted() where !allowed.contains(k) { throw PolicyError.unknownKey(file: source, key: "pararl.\(k)") }
+        for k in obj.keys.sorted() where !allowed.contains(k) { throw ParaRLError.unknownKey(file: source, key: "pararl.\(k)") }
         func int(_ o: [String: Any], _ key: String, _ path: String) throws -> Int {
-            guard let v = o[key] else { throw PolicyError.missingKey(file: source, key: path) }
+            guard let v = o[key] else { throw ParaRLError.missingKey(file: source, key: path) }
             guard let n = v as? NSNumber, Double(n.intValue) == n.doubleValue else {
-                throw PolicyError.invalidConfig(file: source, key: path, reason: "must be an integer, got \(v)")
+                throw ParaRLError.invalidConfig(file: source, key: path, reason: "must be an integer, got \(v)")
             }
             return n.intValue
         }
@@ -139,11 +140,11 @@ public struct PolicyModelConfig: Sendable, Equatable {
         }
         if let specials = obj["special_tokens"] {
             guard let s = specials as? [String: Any] else {
-                throw PolicyError.invalidConfig(file: source, key: "pararl.special_tokens", reason: "must be an object")
+                throw ParaRLError.invalidConfig(file: source, key: "pararl.special_tokens", reason: "must be an object")
             }
             let names = Set(SpecialTokens.CodingKeys.allCases.map(\.rawValue))
             for k in s.keys.sorted() where !names.contains(k) {
-                throw PolicyError.unknownKey(file: source, key: "pararl.special_tokens.\(k)")
+                throw ParaRLError.unknownKey(file: source, key: "pararl.special_tokens.\(k)")
             }
             func id(_ name: String) throws -> Int { try int(s, name, "pararl.special_tokens.\(name)") }
             vocabulary.special = SpecialTokens(first: 0)

@@ -5,6 +5,7 @@
 // the longest possible input, so the output regions sit at the same positions in every sequence.
 import Foundation
 import ParaRLWorld
+import ParaRLRunKit
 
 /// A sample in token space: text ids of the text tokenizer and image codes of the image tokenizer.
 public struct PolicySample: Sendable, Equatable {
@@ -71,7 +72,7 @@ public struct SequenceBuilder: Sendable {
 
     public init(layout: SequenceLayout, vocabulary: UnifiedVocabulary) throws {
         guard layout.instructionLength >= 1, layout.textLength >= 1, layout.imageCodes >= 1 else {
-            throw PolicyError.invalidInput("instruction_length, text_length and image codes must be at least 1")
+            throw ParaRLError.invalidInput("instruction_length, text_length and image codes must be at least 1")
         }
         self.layout = layout
         self.vocabulary = vocabulary
@@ -82,20 +83,20 @@ public struct SequenceBuilder: Sendable {
     public func build(_ sample: PolicySample, dropInstruction: Bool = false, dropInputImage: Bool = false) throws -> PolicySequence {
         let s = vocabulary.special, n = layout.imageCodes
         guard sample.outputImage.count == n else {
-            throw PolicyError.invalidInput("sample \(sample.id): output image has \(sample.outputImage.count) codes, the layout \(n)")
+            throw ParaRLError.invalidInput("sample \(sample.id): output image has \(sample.outputImage.count) codes, the layout \(n)")
         }
         if let input = sample.inputImage, input.count != n {
-            throw PolicyError.invalidInput("sample \(sample.id): input image has \(input.count) codes, the layout \(n)")
+            throw ParaRLError.invalidInput("sample \(sample.id): input image has \(input.count) codes, the layout \(n)")
         }
         func text(_ ids: [Int]) throws -> [Int] {
             if let bad = ids.first(where: { $0 < 0 || $0 >= vocabulary.textCount }) {
-                throw PolicyError.invalidInput("sample \(sample.id): text id \(bad) outside 0..<\(vocabulary.textCount)")
+                throw ParaRLError.invalidInput("sample \(sample.id): text id \(bad) outside 0..<\(vocabulary.textCount)")
             }
             return ids
         }
         func codes(_ c: [Int]) throws -> [Int] {
             if let bad = c.first(where: { $0 < 0 || $0 >= vocabulary.codebookSize }) {
-                throw PolicyError.invalidInput("sample \(sample.id): image code \(bad) outside 0..<\(vocabulary.codebookSize)")
+                throw ParaRLError.invalidInput("sample \(sample.id): image code \(bad) outside 0..<\(vocabulary.codebookSize)")
             }
             return c.map(vocabulary.imageID(code:))
         }

@@ -2,6 +2,7 @@
 // special tokens; and the vocabulary slices that restrict the head to a position's modality.
 import Foundation
 import ParaRLCore
+import ParaRLRunKit
 
 /// Ids of the special tokens (DESIGN §3.1), spelled in config.json as `"<|soi|>"` etc.
 public struct SpecialTokens: Codable, Sendable, Equatable {
@@ -92,7 +93,7 @@ public struct UnifiedVocabulary: Codable, Sendable, Equatable {
 
     /// Checks that text, codes and specials do not overlap and ids are non-negative.
     public func validate(source: String) throws {
-        func fail(_ m: String) -> PolicyError { .invalidConfig(file: source, key: "pararl", reason: m) }
+        func fail(_ m: String) -> ParaRLError { .invalidConfig(file: source, key: "pararl", reason: m) }
         guard textCount > 0, codebookSize > 0 else { throw fail("text_vocab_size and codebook_size must be positive") }
         guard codebookOffset >= textCount else {
             throw fail("codebook_offset \(codebookOffset) overlaps the text ids 0..<\(textCount)")

@@ -5,6 +5,7 @@
 // log p + temperature·(1−ratio)·Gumbel confidence). Every reveal is recorded exactly (TrajectoryRecord).
 import Foundation
 import ParaRLCore
+import ParaRLRunKit
 import ParaRLPolicy
 
 /// The conditional sequence of a prompt and the unconditional variants the guidance needs.
@@ -47,7 +48,7 @@ public final class ParallelSampler {
         schedule = try SamplingSchedule(config: config, textLength: layout.textLength, imageCodes: layout.imageCodes)
         builder = try SequenceBuilder(layout: layout, vocabulary: vocabulary)
         guard config.partialImageNeutralCode < vocabulary.codebookSize else {
-            throw PolicyError.invalidConfig(file: "(sampler config)", key: "partial_image_neutral_code",
+            throw ParaRLError.invalidConfig(file: "(sampler config)", key: "partial_image_neutral_code",
                                             reason: "\(config.partialImageNeutralCode) is not a code of the \(vocabulary.codebookSize)-code codebook")
         }
         guard placeholderTextID >= 0 && placeholderTextID < vocabulary.textCount else {

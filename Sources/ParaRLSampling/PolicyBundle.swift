@@ -1,9 +1,10 @@
-// Everything needed to sample a trained policy, found from one checkpoint folder: the policy, the sequence layout its
-// SFT run used (sft_config.yaml), the unified vocabulary, and the text and image tokenizers of the run; plus the
+// Everything needed to sample a trained policy, found from one checkpoint folder: the policy, the sequence layout it
+// was trained with (sequence_layout.json), the unified vocabulary, and the text and image tokenizers of the run; plus the
 // conversions between world tasks, prompts, rollouts, text and pictures.
 import Foundation
 import ParaRLCore
 import ParaRLPolicy
+import ParaRLRunKit
 import ParaRLWorld
 
 public struct PolicyBundle {
@@ -18,23 +19,23 @@ public struct PolicyBundle {
     }
 
     /// Loads a checkpoint folder (e.g. runs/sft-tiny/step-00000400 or RUN/checkpoints/step-N): config.json and
-    /// model.safetensors, the layout from its sft_config.yaml (instruction_length, text_length, text_filler; N from the
-    /// image tokenizer), and the tokenizers at the paths sft_config.yaml records or, when those are gone, in the run's
+    /// model.safetensors, the layout from its sequence_layout.json (older checkpoints: sft_config.yaml; N from the
+    /// image tokenizer), and the tokenizers at the paths the layout records or, when those are gone, in the run's
     /// `tokenizer/` folder next to the checkpoint (`CKPT/../tokenizer`, `CKPT/../../tokenizer`).
     public static func load(checkpoint: URL) throws -> PolicyBundle {
         let fm = FileManager.default
-        let configURL = checkpoint.appendingPathComponent(SFTCheckpoint.configFile)
         guard fm.fileExists(atPath: checkpoint.appendingPathComponent("config.json").path) else {
             throw SamplingError.missingFile(what: "policy config.json", tried: [checkpoint.appendingPathComponent("config.json").path])
         }
-        guard fm.fileExists(atPath: configURL.path) else {
-            throw SamplingError.missingFile(what: "SFT config recording the sequence layout", tried: [configURL.path])
+        let recorded: SequenceLayoutFile
+        do { recorded = try SequenceLayoutFile.read(checkpoint: checkpoint) } catch ParaRLError.io {
+            throw SamplingError.missingFile(what: "sequence layout", tried: [SequenceLayoutFile.fileName, SequenceLayoutFile.legacyFileName]
+                                                .map { checkpoint.appendingPathComponent($0).path })
         }
-        let sft = try SFTConfig.load(configURL)
         let policy = try Policy.load(directory: checkpoint)
         let vocabulary = try policy.vocabulary()
         let folders = [checkpoint.deletingLastPathComponent(), checkpoint.deletingLastPathComponent().deletingLastPathComponent()]
-            .map { $0.appendingPathComponent(SFTRun.tokenizerFolder) }
+            .map { $0.appendingPathComponent(SequenceLayoutFile.tokenizerFolder) }
         func locate(_ recorded: String, file: String, what: String) throws -> URL {
             var tried: [String] = []
             let recordedURL = URL(fileURLWithPath: recorded.hasPrefix("/") ? recorded : checkpoint.appendingPathComponent(recorded).path)
@@ -44,17 +45,15 @@ public struct PolicyBundle {
             }
             throw SamplingError.missingFile(what: what, tried: tried)
         }
-        let vq = try PatchVQ.load(from: try locate(sft.imageTokenizer, file: SFTRun.imageTokenizerFile, what: "image tokenizer"))
-        let text = sft.textVocabulary == "world" ? TextTokenizer.world()
-            : try TextTokenizer.load(from: try locate(sft.textVocabulary, file: SFTRun.textVocabularyFile, what: "text vocabulary"))
+        let vq = try PatchVQ.load(from: try locate(recorded.imageTokenizer, file: SequenceLayoutFile.imageTokenizerFile, what: "image tokenizer"))
+        let text = recorded.textVocabulary == "world" ? TextTokenizer.world()
+            : try TextTokenizer.load(from: try locate(recorded.textVocabulary, file: SequenceLayoutFile.textVocabularyFile, what: "text vocabulary"))
         guard vocabulary.textCount == text.count, vocabulary.codebookSize == vq.codeCount else {
             throw SamplingError.invalidInput("\(checkpoint.path): the policy's vocabulary (\(vocabulary.textCount) text ids, \(vocabulary.codebookSize) codes) "
                                              + "does not match the tokenizers (\(text.count) text ids, \(vq.codeCount) codes)")
         }
-        let layout = SequenceLayout(instructionLength: sft.instructionLength, textLength: sft.textLength,
-                                    imageCodes: vq.codesPerImage, filler: sft.textFiller)
-        return PolicyBundle(policy: policy, layout: layout, vocabulary: vocabulary, encoder: SampleEncoder(text: text, image: vq),
-                            checkpoint: checkpoint)
+        return PolicyBundle(policy: policy, layout: recorded.layout(imageCodes: vq.codesPerImage), vocabulary: vocabulary,
+                            encoder: SampleEncoder(text: text, image: vq), checkpoint: checkpoint)
     }
 
     /// A sampler over this policy, the partial-text placeholder word resolved in the text vocabulary.
@@ -62,7 +61,7 @@ public struct PolicyBundle {
         let word = config.partialTextPlaceholder
         let id = encoder.text.id(of: word)
         guard word == TextTokenizer.unknownToken || id != encoder.text.unknownID else {
-            throw PolicyError.invalidConfig(file: "(sampler config)", key: "partial_text_placeholder",
+            throw ParaRLError.invalidConfig(file: "(sampler config)", key: "partial_text_placeholder",
                                             reason: "\"\(word)\" is not in the text vocabulary")
         }
         return try ParallelSampler(policy: policy, layout: layout, config: config, placeholderTextID: id)
@@ -103,10 +102,10 @@ public struct PolicyBundle {
 
 extension PolicyBundle {
     /// Writes a self-contained policy folder at `folder` (which must not exist): config.json, model.safetensors in
-    /// `dtype`, tokenizer/vq.safetensors, tokenizer/text_vocabulary.json and an sft_config.yaml recording the layout
+    /// `dtype`, tokenizer/vq.safetensors, tokenizer/text_vocabulary.json and sequence_layout.json recording the layout
     /// with tokenizer paths relative to the folder — so the folder loads with `load(checkpoint:)` wherever it is
     /// copied (the shipped models/world-policy). Written into a temporary sibling and renamed into place.
-    public func export(to folder: URL, sftConfig: SFTConfig, dtype: SafetensorsDType) throws {
+    public func export(to folder: URL, dtype: SafetensorsDType) throws {
         let fm = FileManager.default
         guard !fm.fileExists(atPath: folder.path) else {
             throw SamplingError.invalidInput("\(folder.path) already exists; choose another folder or remove it")
@@ -117,16 +116,16 @@ extension PolicyBundle {
         let temporary = folder.deletingLastPathComponent().appendingPathComponent(".\(folder.lastPathComponent).partial-\(getpid())")
         try? fm.removeItem(at: temporary)
         do {
-            let tokenizers = temporary.appendingPathComponent(SFTRun.tokenizerFolder)
+            let tokenizers = temporary.appendingPathComponent(SequenceLayoutFile.tokenizerFolder)
             try fm.createDirectory(at: tokenizers, withIntermediateDirectories: true)
             try policy.save(directory: temporary, dtype: dtype)
-            try patchVQ.save(to: tokenizers.appendingPathComponent(SFTRun.imageTokenizerFile))
-            try encoder.text.save(to: tokenizers.appendingPathComponent(SFTRun.textVocabularyFile))
-            var sft = sftConfig
-            sft.imageTokenizer = SFTRun.tokenizerFolder + "/" + SFTRun.imageTokenizerFile
-            sft.textVocabulary = SFTRun.tokenizerFolder + "/" + SFTRun.textVocabularyFile
-            sft.initCheckpoint = nil
-            try Data(try StrictYAML.encode(sft).utf8).write(to: temporary.appendingPathComponent(SFTCheckpoint.configFile), options: .atomic)
+            try patchVQ.save(to: tokenizers.appendingPathComponent(SequenceLayoutFile.imageTokenizerFile))
+            try encoder.text.save(to: tokenizers.appendingPathComponent(SequenceLayoutFile.textVocabularyFile))
+            let recorded = SequenceLayoutFile(instructionLength: layout.instructionLength, textLength: layout.textLength,
+                                              textFiller: layout.filler,
+                                              imageTokenizer: SequenceLayoutFile.tokenizerFolder + "/" + SequenceLayoutFile.imageTokenizerFile,
+                                              textVocabulary: SequenceLayoutFile.tokenizerFolder + "/" + SequenceLayoutFile.textVocabularyFile)
+            try recorded.data().write(to: temporary.appendingPathComponent(SequenceLayoutFile.fileName), options: .atomic)
             try fm.moveItem(at: temporary, to: folder)
         } catch {
             try? fm.removeItem(at: temporary)

@@ -2,6 +2,7 @@
 // a YAML key with a documented default (the paper's values scaled to the built-in world; see rl-configs/sample-tiny.yaml).
 import Foundation
 import ParaRLPolicy
+import ParaRLRunKit
 
 /// Options of `ParallelSampler`. Paper values (App. E: 256 text tokens in blocks of 64 over 128 steps, image CFG 3.5,
 /// text CFG 0) are scaled to the world's sizes (96 text positions, 64 image codes).
@@ -81,7 +82,7 @@ public struct SamplerConfig: Codable, Sendable, Equatable {
 
     public static func load(_ url: URL) throws -> SamplerConfig {
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw PolicyError.io(path: url.path, reason: "cannot read the sampler config")
+            throw ParaRLError.io(path: url.path, reason: "cannot read the sampler config")
         }
         return try load(yaml: String(decoding: data, as: UTF8.self), source: url.path)
     }
@@ -105,7 +106,7 @@ public struct SamplerConfig: Codable, Sendable, Equatable {
     /// Checks the values that do not depend on the sequence layout (the rest is checked by `SamplingSchedule`).
     public func validate(source: String) throws {
         func check(_ ok: Bool, _ key: CodingKeys, _ reason: String) throws {
-            if !ok { throw PolicyError.invalidConfig(file: source, key: key.rawValue, reason: reason) }
+            if !ok { throw ParaRLError.invalidConfig(file: source, key: key.rawValue, reason: reason) }
         }
         try check(steps >= 1, .steps, "must be at least 1, got \(steps)")
         try check(decoding == .parallel || steps >= 2, .steps, "\(decoding.rawValue) decoding needs at least 2 steps")

@@ -3,6 +3,7 @@
 // K_img image steps on the T steps for each decoding order. Everything here is deterministic in the config and sizes.
 import Foundation
 import ParaRLPolicy
+import ParaRLRunKit
 
 /// What one step of the shared axis does.
 public struct ScheduledStep: Sendable, Equatable {
@@ -69,7 +70,7 @@ public struct SamplingSchedule: Sendable, Equatable {
         textBlocks = stride(from: 0, to: textLength, by: b).map { $0..<min(textLength, $0 + b) }
         let textSteps = config.textStepRange()
         guard textSteps.count >= textBlocks.count else {
-            throw PolicyError.invalidConfig(file: source, key: "steps",
+            throw ParaRLError.invalidConfig(file: source, key: "steps",
                                             reason: "\(textSteps.count) text steps cannot decode \(textBlocks.count) text blocks of \(b) (text length \(textLength)); raise steps or text_block_length")
         }
         var plan = (1...t).map { ScheduledStep(step: $0, textBlock: nil, textReveal: 0, imageStep: nil, imageReveal: 0, imageKeptMasked: 0) }

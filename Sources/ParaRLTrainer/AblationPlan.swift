@@ -3,6 +3,7 @@
 // an interrupted ablation resumes (finished runs are skipped, started ones continue from their last checkpoint).
 import Foundation
 import ParaRLDistributed
+import ParaRLRunKit
 import ParaRLPolicy
 import ParaRLStorage
 import Yams
@@ -46,7 +47,7 @@ public struct AblationPlan: Sendable {
         let source = url.path
         func bad(_ key: String, _ reason: String) -> TrainerError { .invalidConfig(file: source, key: key, reason: reason) }
         let text: String
-        do { text = try StrictYAML.read(url) } catch let e as PolicyError { throw TrainerError.from(e) }
+        do { text = try StrictYAML.read(url) } catch let e as ParaRLError { throw TrainerError.from(e) }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch { throw bad("(file)", "not valid YAML: \(error)") }
         guard let root = node?.mapping else { throw bad("(file)", "expected a mapping with keys \(keys.joined(separator: ", "))") }
@@ -117,7 +118,7 @@ public struct AblationPlan: Sendable {
         do {
             changed = try StrictYAML.decode(ParaRLConfig.self, from: yaml, defaults: config, keys: ParaRLConfig.keys,
                                             source: "\(source) \(label)")
-        } catch let e as PolicyError { throw TrainerError.from(e) }
+        } catch let e as ParaRLError { throw TrainerError.from(e) }
         try changed.validate(source: "\(source) \(label)")
         return changed
     }
@@ -161,7 +162,7 @@ public struct AblationPlan: Sendable {
         if fm.fileExists(atPath: logPath), try RolloutLog(readingAt: logPath).runs().contains(where: { $0.endedAt != nil }) {
             return .finished
         }
-        if let last = try SFTCheckpoint.completed(runDirectory: directory).last { return .resumable(step: last.step) }
+        if let last = try TrainingCheckpoint.completed(runDirectory: directory).last { return .resumable(step: last.step) }
         return .incomplete
     }
 

@@ -3,6 +3,7 @@
 // and step counts scaled to the tiny world. Unknown keys (also inside `sampler:`) are errors naming key and file.
 import Foundation
 import ParaRLPolicy
+import ParaRLRunKit
 import ParaRLSampling
 
 /// `trajectory` (ParaRL) or `output` (the output-level baseline of the paper's Table 4).
@@ -102,7 +103,7 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
         do {
             config = try StrictYAML.decode(ParaRLConfig.self, from: text, defaults: ParaRLConfig(), keys: keys, source: source)
             try config.sampler.validate(source: source)
-        } catch let e as PolicyError {
+        } catch let e as ParaRLError {
             throw TrainerError.from(e)
         }
         try config.validate(source: source)
@@ -111,7 +112,7 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
 
     public static func load(_ url: URL) throws -> ParaRLConfig {
         let text: String
-        do { text = try StrictYAML.read(url) } catch let e as PolicyError { throw TrainerError.from(e) }
+        do { text = try StrictYAML.read(url) } catch let e as ParaRLError { throw TrainerError.from(e) }
         return try parse(text, source: url.path)
     }
 
@@ -119,6 +120,12 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
     /// The calibration is estimated from the initial policy's rollouts rather than read from a file.
     public var calibratesOnRollouts: Bool { calibration == Self.rolloutCalibration }
     public static let rolloutCalibration = "rollouts"
+
+    /// The optimiser keys of this config (the schedule counts updates: see `ParaRLTrainer`).
+    public var optimizer: OptimizerSettings {
+        OptimizerSettings(lr: lr, warmupSteps: warmupSteps, minLRRatio: minLRRatio, beta1: beta1, beta2: beta2, adamEps: adamEps,
+                          weightDecay: weightDecay, decayNormWeights: decayNormWeights, gradClip: gradClip)
+    }
 
     public func yaml() throws -> String { try StrictYAML.encode(self) }
 
@@ -152,7 +159,7 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
 }
 
 extension TrainerError {
-    static func from(_ e: PolicyError) -> TrainerError {
+    static func from(_ e: ParaRLError) -> TrainerError {
         switch e {
         case let .invalidConfig(file, key, reason, line): return .invalidConfig(file: file, key: key, reason: reason, line: line)
         case let .unknownKey(file, key, line): return .invalidConfig(file: file, key: key, reason: "unknown key", line: line)

@@ -3,12 +3,13 @@
 // `PolicyBundle.load`), the run id; then the policy, the frozen reference and the CLIP scorer are loaded.
 //   RUN/config.yaml  RUN/run.json  RUN/clip_calibration.json  RUN/tokenizer/  RUN/rollouts.sqlite
 //   RUN/checkpoints/step-NNNNNNNN/ (config.json, model.safetensors, optimizer.safetensors, trainer_state.json,
-//                                   sft_config.yaml = layout + tokenizers, COMPLETE)
+//                                   sequence_layout.json = layout + tokenizers, COMPLETE)
 import Foundation
 import ParaRLCLIP
 import ParaRLCore
 import ParaRLDistributed
 import ParaRLPolicy
+import ParaRLRunKit
 import ParaRLSampling
 import ParaRLWorld
 
@@ -51,7 +52,7 @@ public enum ParaRLRun {
         // fresh config.yaml and refuses a run that is just starting.
         var exists = [0.0]
         if communicator.isRoot {
-            let hasCheckpoints = !(try SFTCheckpoint.completed(runDirectory: runDirectory)).isEmpty
+            let hasCheckpoints = !(try TrainingCheckpoint.completed(runDirectory: runDirectory)).isEmpty
             exists[0] = hasCheckpoints || fm.fileExists(atPath: runDirectory.appendingPathComponent(configFile).path) ? 1 : 0
         }
         try communicator.broadcast(&exists, root: 0)
@@ -104,7 +105,7 @@ public enum ParaRLRun {
                               codeVersion: String = "") throws -> ParaRLTrainer {
         let configURL = runDirectory.appendingPathComponent(configFile)
         let config = try ParaRLConfig.load(configURL)
-        guard let last = try SFTCheckpoint.completed(runDirectory: runDirectory).last else {
+        guard let last = try TrainingCheckpoint.completed(runDirectory: runDirectory).last else {
             throw TrainerError.noCheckpoint(runDirectory: runDirectory.path)
         }
         let infoURL = runDirectory.appendingPathComponent(runFile)
@@ -152,19 +153,17 @@ public enum ParaRLRun {
             }
         }
         let clip = try scorer(config, file: file)
-        let sftYAML = try checkpointSFTConfig(bundle: bundle, runDirectory: runDirectory, communicator: communicator)
+        let layout = try checkpointLayout(bundle: bundle, runDirectory: runDirectory, communicator: communicator)
         return try ParaRLTrainer(config: config, runDirectory: runDirectory, bundle: bundle, reference: reference, scorer: clip,
-                                 calibration: calibration, checkpointSFTYAML: sftYAML, runID: runID, resumeFrom: checkpoint,
+                                 calibration: calibration, checkpointLayout: layout, runID: runID, resumeFrom: checkpoint,
                                  codeVersion: codeVersion, communicator: communicator)
     }
 
-    /// The policy's SFT config (layout) with its tokenizers copied into RUN/tokenizer (rank 0 writes them).
-    static func checkpointSFTConfig(bundle: PolicyBundle, runDirectory: URL, communicator: any Communicator) throws -> String {
-        let source = bundle.checkpoint.appendingPathComponent(SFTCheckpoint.configFile)
-        var sft: SFTConfig
-        do { sft = try SFTConfig.load(source) } catch { throw TrainerError.invalidInput("\(error)") }
-        let folder = runDirectory.appendingPathComponent(SFTRun.tokenizerFolder)
-        let vq = folder.appendingPathComponent(SFTRun.imageTokenizerFile), text = folder.appendingPathComponent(SFTRun.textVocabularyFile)
+    /// The policy's sequence layout with its tokenizers copied into RUN/tokenizer (rank 0 writes them).
+    static func checkpointLayout(bundle: PolicyBundle, runDirectory: URL, communicator: any Communicator) throws -> SequenceLayoutFile {
+        let folder = runDirectory.appendingPathComponent(SequenceLayoutFile.tokenizerFolder)
+        let vq = folder.appendingPathComponent(SequenceLayoutFile.imageTokenizerFile)
+        let text = folder.appendingPathComponent(SequenceLayoutFile.textVocabularyFile)
         if communicator.isRoot && bundle.checkpoint.deletingLastPathComponent().deletingLastPathComponent() != runDirectory {
             guard let patchVQ = bundle.encoder.image as? PatchVQ else {
                 throw TrainerError.invalidInput("only the patch-VQ image tokenizer can be stored with a run")
@@ -177,8 +176,7 @@ public enum ParaRLRun {
                 throw TrainerError.io(path: folder.path, reason: "cannot store the tokenizers: \(error)")
             }
         }
-        sft.imageTokenizer = vq.path
-        sft.textVocabulary = text.path
-        return try StrictYAML.encode(sft)
+        return SequenceLayoutFile(instructionLength: bundle.layout.instructionLength, textLength: bundle.layout.textLength,
+                                  textFiller: bundle.layout.filler, imageTokenizer: vq.path, textVocabulary: text.path)
     }
 }

@@ -10,6 +10,7 @@ import ParaRLCLIP
 import ParaRLCore
 import ParaRLDistributed
 import ParaRLPolicy
+import ParaRLRunKit
 import ParaRLSampling
 import ParaRLStorage
 import ParaRLWorld
@@ -32,12 +33,6 @@ public enum ParaRLEvent: Sendable {
     case checkpoint(step: Int, folder: URL)
 }
 
-/// The test hook's failure (`PARARL_TEST_FAIL=rank:step`): thrown mid-step, after the backward pass.
-public struct ParaRLInjectedFailure: Error, CustomStringConvertible, Equatable {
-    public var step: Int
-    public var description: String { "injected failure at step \(step) (test hook PARARL_TEST_FAIL)" }
-}
-
 public final class ParaRLTrainer {
     public let config: ParaRLConfig
     public let runDirectory: URL
@@ -51,7 +46,7 @@ public final class ParaRLTrainer {
     /// This rank's groups of every step: global indices [⌊r·P/N⌋, ⌊(r+1)·P/N⌋).
     public let share: Range<Int>
     public private(set) var step = 0
-    /// Test hook: throw `ParaRLInjectedFailure` in the middle of this step on this rank.
+    /// Test hook: throw `InjectedFailure` in the middle of this step on this rank.
     public var failure: Int?
 
     let sampler: ParallelSampler
@@ -69,13 +64,13 @@ public final class ParaRLTrainer {
     let rewardEvaluator: RewardEvaluator?
     var rewardBaseline: [RewardEvalRolloutRecord] = []
     let configYAML: String
-    /// The SFT-format config stored in every checkpoint (layout and tokenizers) so `PolicyBundle.load` reads it.
-    let checkpointSFTYAML: String
+    /// The sequence layout stored in every checkpoint (with the run's tokenizers) so `PolicyBundle.load` reads it.
+    let checkpointLayout: SequenceLayoutFile
     let root: RandomStream
 
     /// Builds a trainer over loaded parts; `ParaRLRun.start`/`resume` are the usual entry points.
     init(config: ParaRLConfig, runDirectory: URL, bundle: PolicyBundle, reference: Policy?, scorer: CLIPScorer,
-         calibration: CLIPCalibration, checkpointSFTYAML: String, runID: String, resumeFrom checkpoint: URL?,
+         calibration: CLIPCalibration, checkpointLayout: SequenceLayoutFile, runID: String, resumeFrom checkpoint: URL?,
          codeVersion: String, communicator: any Communicator) throws {
         self.config = config
         self.runDirectory = runDirectory
@@ -83,7 +78,7 @@ public final class ParaRLTrainer {
         self.reference = config.beta == 0 ? nil : reference
         self.scorer = scorer
         self.calibration = calibration
-        self.checkpointSFTYAML = checkpointSFTYAML
+        self.checkpointLayout = checkpointLayout
         self.runID = runID
         self.communicator = communicator
         let configFile = runDirectory.appendingPathComponent(ParaRLRun.configFile).path
@@ -91,17 +86,12 @@ public final class ParaRLTrainer {
             throw TrainerError.invalidConfig(file: configFile, key: "prompts_per_step",
                                              reason: "\(config.promptsPerStep) groups cannot be shared by \(communicator.size) ranks (each needs at least one)")
         }
-        share = Self.share(groups: config.promptsPerStep, rank: communicator.rank, ranks: communicator.size)
+        share = RankShare.range(of: config.promptsPerStep, rank: communicator.rank, ranks: communicator.size)
         sampler = try bundle.sampler(config: config.sampler)
         reward = CLIPReward(calibration)
         objective = DiffusionGRPO(epsilon: config.epsilon, epsilonHigh: config.epsilonHigh, beta: config.beta)
         likelihood = try PolicyLikelihood(config: bundle.policy.config, length: bundle.layout.length, batch: config.updateBatchSize)
-        let params = bundle.policy.model.params
-        let groups = config.decayNormWeights ? [] : params.layout.entries.filter { $0.shape.count == 1 }.map {
-            ParameterGroup($0.offset..<($0.offset + $0.count), weightDecay: 0)
-        }
-        optimizer = try AdamW(parameterCount: params.count, beta1: config.beta1, beta2: config.beta2, eps: config.adamEps,
-                              weightDecay: config.weightDecay, groups: groups)
+        optimizer = try config.optimizer.adamW(parameters: bundle.policy.model.params)
         // The schedule counts optimiser updates: num_iterations per step. Warm-up starts above zero: the first update
         // trains at lr/(warmup_steps·num_iterations), never at 0.
         schedule = CosineSchedule(peakLR: config.lr, warmupSteps: config.warmupSteps * config.numIterations,
@@ -125,29 +115,22 @@ public final class ParaRLTrainer {
         } else {
             log = nil
         }
-        var state = SFTTrainerState(step: 0, dataPosition: 0, maskStream: root.state)
+        var state = TrainerState(step: 0, dataPosition: 0, rootStream: root.state)
         if let checkpoint, communicator.isRoot {
             try bundle.policy.loadWeights(from: try SafetensorsCheckpoint.open(directory: checkpoint))
-            try SFTCheckpoint.restoreOptimizer(optimizer, folder: checkpoint)
-            state = try SFTCheckpoint.readState(checkpoint)
-            guard state.maskStream == root.state, state.dataPosition == state.step * config.promptsPerStep else {
+            try TrainingCheckpoint.restoreOptimizer(optimizer, folder: checkpoint)
+            state = try TrainingCheckpoint.readState(checkpoint)
+            guard state.rootStream == root.state, state.dataPosition == state.step * config.promptsPerStep else {
                 throw TrainerError.invalidInput("\(checkpoint.path): the trainer state does not belong to this config (seed or batch differ)")
             }
             try log?.discardSteps(runID: runID, after: state.step)
             rewardBaseline = try log?.rewardEvaluationRollouts(runID: runID, step: 0) ?? []
         }
-        if communicator.size > 1 { try synchroniseFromRoot(state: &state, optimizerToo: checkpoint != nil) }
+        if communicator.size > 1 {
+            try RootSync.synchronise(parameters: policy.model.params, optimizer: optimizer, state: &state,
+                                     optimizerToo: checkpoint != nil, communicator: communicator)
+        }
         step = state.step
-    }
-
-    public static func share(groups: Int, rank: Int, ranks: Int) -> Range<Int> {
-        (rank * groups / ranks)..<((rank + 1) * groups / ranks)
-    }
-
-    /// Every rank takes rank 0's parameters (and on resume its AdamW state and step).
-    func synchroniseFromRoot(state: inout SFTTrainerState, optimizerToo: Bool) throws {
-        try SFTTrainer.synchroniseFromRoot(policy: policy, optimizer: optimizer, state: &state, optimizerToo: optimizerToo,
-                                           communicator: communicator)
     }
 
     // MARK: Streams (all derived from (seed, step, global group, rollout))
@@ -177,8 +160,8 @@ public final class ParaRLTrainer {
     /// `eval_every` steps and at the end; a checkpoint every `checkpoint_every` steps and where training stops.
     public func train(until: Int? = nil, onEvent: (ParaRLEvent) -> Void = { _ in }) throws {
         let target = min(until ?? config.steps, config.steps)
-        var sessionStart = Date()
-        let firstStep = step, isRoot = communicator.isRoot
+        var throughput = Throughput(firstStep: step)
+        let isRoot = communicator.isRoot
         if step == 0 && target > 0 {
             if config.evalTasks > 0, let (evaluations, report, seconds) = try evaluate(step: 0) {
                 try log?.recordEvaluations(runID: runID, evaluations)
@@ -188,7 +171,7 @@ public final class ParaRLTrainer {
                 try log?.recordRewardEvaluation(runID: runID, step: 0, rows)
                 onEvent(.rewardEvaluation(summary: summary, seconds: seconds))
             }
-            sessionStart = Date()  // steps/s and the ETA count training steps, not the step-0 evaluations
+            throughput = Throughput(firstStep: step)  // steps/s and the ETA count training steps, not the step-0 evaluations
         }
         while step < target {
             let (record, iterations, groups, rollouts, snapshots) = try trainStep()
@@ -206,10 +189,10 @@ public final class ParaRLTrainer {
             if (every > 0 && step % every == 0) || last { rewardEvaluated = try evaluateReward(step: step) }
             try log?.commitStep(runID: runID, step: record, groups: groups, rollouts: rollouts, snapshots: snapshots,
                                 evaluations: evaluations, rewardEvaluation: rewardEvaluated?.0)
-            let rate = Double(step - firstStep) / max(Date().timeIntervalSince(sessionStart), 1e-9)
             if isRoot {
                 onEvent(.step(ParaRLStepReport(record: record, steps: config.steps, iterations: iterations,
-                                               stepsPerSecond: rate, etaSeconds: Double(config.steps - step) / max(rate, 1e-9))))
+                                               stepsPerSecond: throughput.rate(step: step),
+                                               etaSeconds: throughput.eta(step: step, of: config.steps))))
                 if let (report, seconds) = evaluated { onEvent(.evaluation(step: step, report: report, seconds: seconds)) }
                 if let (_, summary, seconds) = rewardEvaluated { onEvent(.rewardEvaluation(summary: summary, seconds: seconds)) }
             }
@@ -328,7 +311,7 @@ public final class ParaRLTrainer {
         for iteration in 0..<config.numIterations {
             grads.zero()
             let (local, current) = try PolicyUpdate.accumulate(items, policy: policy, likelihood: likelihood, objective: objective)
-            if failure == step + 1 { throw ParaRLInjectedFailure(step: step + 1) }
+            if failure == step + 1 { throw InjectedFailure(step: step + 1) }
             if config.objective == .output && iteration == 0 {
                 for k in items.indices { items[k].oldLogProbs = current[k] }  // π_old on the masked states, for μ > 1
             }
@@ -452,12 +435,11 @@ public final class ParaRLTrainer {
     @discardableResult
     public func saveCheckpoint() throws -> URL {
         defer { try? communicator.barrier() }
-        guard communicator.isRoot else {
-            return runDirectory.appendingPathComponent(SFTCheckpoint.folderName).appendingPathComponent(SFTCheckpoint.name(step: step))
-        }
-        let state = SFTTrainerState(step: step, dataPosition: step * config.promptsPerStep, maskStream: root.state)
-        let folder = try SFTCheckpoint.write(runDirectory: runDirectory, policy: policy, optimizer: optimizer, state: state,
-                                             configYAML: checkpointSFTYAML, keep: config.keepCheckpoints)
+        guard communicator.isRoot else { return TrainingCheckpoint.folder(runDirectory: runDirectory, step: step) }
+        let state = TrainerState(step: step, dataPosition: step * config.promptsPerStep, rootStream: root.state)
+        let folder = try TrainingCheckpoint.write(runDirectory: runDirectory, model: policy, optimizer: optimizer, state: state,
+                                                  files: [(name: SequenceLayoutFile.fileName, data: try checkpointLayout.data())],
+                                                  keep: config.keepCheckpoints)
         try log?.recordCheckpoint(runID: runID, CheckpointRecord(step: step, path: folder.path, createdAt: Date()))
         return folder
     }

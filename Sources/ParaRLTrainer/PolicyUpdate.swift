@@ -4,6 +4,7 @@
 // Output-level objective: one randomly masked final output per rollout (UniGRPO), weights 1/p.
 import Foundation
 import ParaRLCore
+import ParaRLSFT
 import ParaRLPolicy
 
 /// One state of the update with what the objective needs for its tokens.

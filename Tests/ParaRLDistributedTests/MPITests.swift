@@ -5,6 +5,7 @@
 // one; a rank that fails or aborts ends the job non-zero within seconds. Skipped only where mpirun is missing.
 import Foundation
 import ParaRLCore
+import ParaRLSFT
 import Testing
 import TestSupport
 

@@ -4,6 +4,8 @@
 import Foundation
 import Testing
 import ParaRLCore
+import ParaRLSFT
+import ParaRLRunKit
 import ParaRLWorld
 @testable import ParaRLPolicy
 import TestSupport
@@ -134,26 +136,26 @@ struct PolicyParityTests {
             try writer.add(e.name, shape: e.shape, floats: [Float](repeating: 0, count: e.count))
         }
         try writer.write(to: dir.appendingPathComponent("model.safetensors"))
-        #expect(throws: PolicyError.checkpointMismatch(path: dir.path, tensor: "model.transformer.ff_out.weight", reason: "missing")) {
+        #expect(throws: ParaRLError.checkpointMismatch(path: dir.path, tensor: "model.transformer.ff_out.weight", reason: "missing")) {
             try Policy.load(directory: dir)
         }
         // An unexpected tensor.
         try writer.add("model.transformer.ff_out.weight", shape: [32, 16], floats: [Float](repeating: 0, count: 512))
         try writer.add("lm_head.bias", shape: [2], floats: [0, 0])
         try writer.write(to: dir.appendingPathComponent("model.safetensors"))
-        #expect(throws: PolicyError.checkpointMismatch(path: dir.path, tensor: "lm_head.bias", reason: "not a parameter of this model")) {
+        #expect(throws: ParaRLError.checkpointMismatch(path: dir.path, tensor: "lm_head.bias", reason: "not a parameter of this model")) {
             try Policy.load(directory: dir)
         }
         // Unknown and architecture-changing config keys.
         let config = try String(contentsOf: dir.appendingPathComponent("config.json"), encoding: .utf8)
         let source = dir.appendingPathComponent("config.json").path
-        #expect(throws: PolicyError.unknownKey(file: "x.json", key: "frobnicate")) {
+        #expect(throws: ParaRLError.unknownKey(file: "x.json", key: "frobnicate")) {
             try PolicyModelConfig.parse(Data(config.replacingOccurrences(of: "\"d_model\"", with: "\"frobnicate\": 1, \"d_model\"").utf8), source: "x.json")
         }
-        #expect(throws: PolicyError.self) {
+        #expect(throws: ParaRLError.self) {
             try PolicyModelConfig.parse(Data(config.replacingOccurrences(of: "\"weight_tying\" : false", with: "\"weight_tying\" : true").utf8), source: source)
         }
-        #expect(throws: PolicyError.self) {
+        #expect(throws: ParaRLError.self) {
             try PolicyModelConfig.parse(Data(config.replacingOccurrences(of: "\"n_kv_heads\" : 2", with: "\"n_kv_heads\" : 1").utf8), source: source)
         }
     }

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 import ParaRLWorld
+import ParaRLRunKit
 @testable import ParaRLPolicy
 
 @Suite("Policy sequences")
@@ -47,7 +48,7 @@ struct SequenceBuilderTests {
         let cut = try b.build(long)
         #expect(cut.truncated)
         #expect(Array(cut.tokens[layout.textRegion]).map(Int.init) == [1, 2, 3, s.eos])
-        #expect(throws: PolicyError.self) {
+        #expect(throws: ParaRLError.self) {
             var bad = Self.edit
             bad.reasoning = [11]
             _ = try b.build(bad)

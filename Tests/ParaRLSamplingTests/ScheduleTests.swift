@@ -2,6 +2,7 @@
 // config's YAML, and the guidance combination.
 import Foundation
 import ParaRLPolicy
+import ParaRLRunKit
 import Testing
 @testable import ParaRLSampling
 
@@ -79,16 +80,16 @@ struct ScheduleTests {
 
     @Test("impossible schedules are config errors naming the key")
     func impossible() {
-        #expect(throws: PolicyError.self) {
+        #expect(throws: ParaRLError.self) {
             try SamplingSchedule(config: Self.config(steps: 4, block: 2, imageSteps: 2), textLength: 10, imageCodes: 4)  // 5 blocks, 4 steps
         }
         do {
             _ = try SamplingSchedule(config: Self.config(steps: 8, block: 8, imageSteps: 5, decoding: .sequential), textLength: 8, imageCodes: 4)
             Issue.record("5 image steps in 4 should fail")
-        } catch let PolicyError.invalidConfig(_, key, _, _) {
+        } catch let ParaRLError.invalidConfig(_, key, _, _) {
             #expect(key == "image_steps")
         } catch { Issue.record("unexpected \(error)") }
-        #expect(throws: PolicyError.self) {
+        #expect(throws: ParaRLError.self) {
             try SamplingSchedule(config: Self.config(steps: 8, block: 8, imageSteps: 7, placement: .lateStart), textLength: 8, imageCodes: 4)
         }
     }
@@ -104,16 +105,16 @@ struct ScheduleTests {
         do {
             _ = try SamplerConfig.load(yaml: "steps: 8\ntemprature: 1\n", source: "s.yaml")
             Issue.record("unknown key accepted")
-        } catch let e as PolicyError {
+        } catch let e as ParaRLError {
             #expect(e.description.contains("temprature") && e.description.contains("s.yaml"))
         }
         do {
             _ = try SamplerConfig.load(yaml: "text_temperature: -1\n", source: "t.yaml")
             Issue.record("negative temperature accepted")
-        } catch let e as PolicyError {
+        } catch let e as ParaRLError {
             #expect(e.description.contains("text_temperature") && e.description.contains("t.yaml"))
         }
-        #expect(throws: PolicyError.self) { try SamplerConfig.load(yaml: "decoding: sideways\n", source: "d.yaml") }
+        #expect(throws: ParaRLError.self) { try SamplerConfig.load(yaml: "decoding: sideways\n", source: "d.yaml") }
         // A partial mapping decodes over the defaults (the trainer's `sampler:` section).
         let nested = try JSONDecoder().decode(SamplerConfig.self, from: Data("{\"image_guidance\": 0}".utf8))
         var expected = SamplerConfig()

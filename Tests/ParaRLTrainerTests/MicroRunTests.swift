@@ -5,6 +5,8 @@
 import Foundation
 import Testing
 import ParaRLCLIP
+import ParaRLSFT
+import ParaRLRunKit
 import ParaRLCore
 import ParaRLPolicy
 import ParaRLSampling
@@ -38,9 +40,9 @@ struct MicroFixture {
         let world = WorldTaskSource(seed: 0), renderer = SceneRenderer(imageSize: 32)
         let images = (0..<12).map { renderer.render(world.trainTask(index: $0).targetScene) }
         let vq = try PatchVQ.fit(images: images, patchSize: 8, codebookSize: 12, iterations: 5).tokenizer
-        try vq.save(to: tokenizer.appendingPathComponent(SFTRun.imageTokenizerFile))
+        try vq.save(to: tokenizer.appendingPathComponent(SequenceLayoutFile.imageTokenizerFile))
         let text = TextTokenizer.world()
-        try text.save(to: tokenizer.appendingPathComponent(SFTRun.textVocabularyFile))
+        try text.save(to: tokenizer.appendingPathComponent(SequenceLayoutFile.textVocabularyFile))
         // A random micro policy saved as an SFT checkpoint (config.json, weights, sft_config.yaml with the layout).
         var architecture = PolicyArchitecture()
         architecture.dModel = 16; architecture.nLayers = 1; architecture.nHeads = 2; architecture.mlpHiddenSize = 24
@@ -51,9 +53,9 @@ struct MicroFixture {
         try policy.save(directory: checkpoint)
         var sft = SFTConfig()
         sft.instructionLength = 24; sft.textLength = 16
-        sft.imageTokenizer = tokenizer.appendingPathComponent(SFTRun.imageTokenizerFile).path
-        sft.textVocabulary = tokenizer.appendingPathComponent(SFTRun.textVocabularyFile).path
-        try Data(try StrictYAML.encode(sft).utf8).write(to: checkpoint.appendingPathComponent(SFTCheckpoint.configFile))
+        sft.imageTokenizer = tokenizer.appendingPathComponent(SequenceLayoutFile.imageTokenizerFile).path
+        sft.textVocabulary = tokenizer.appendingPathComponent(SequenceLayoutFile.textVocabularyFile).path
+        try Data(try StrictYAML.encode(sft).utf8).write(to: checkpoint.appendingPathComponent(SFTRun.checkpointConfigFile))
         // A random tiny CLIP and μ/σ from its scores on reference pairs.
         var clipConfig = CLIPTrainModelConfig()
         clipConfig.patchSize = 8; clipConfig.visionWidth = 16; clipConfig.visionLayers = 1; clipConfig.visionHeads = 2
@@ -165,9 +167,9 @@ struct MicroRunTests {
         #expect(Set(evaluations.map(\.step)) == [0, 2, 3])
         #expect(evaluations.filter { $0.scope == "overall" }.allSatisfy { $0.tasks == c.evalTasks })
         #expect(try log.checkpoints(runID: trainer.runID).map(\.step) == [1, 2, 3])  // every checkpoint written …
-        #expect(try SFTCheckpoint.completed(runDirectory: trainer.runDirectory).map(\.step) == [2, 3])  // … the last 2 kept
+        #expect(try TrainingCheckpoint.completed(runDirectory: trainer.runDirectory).map(\.step) == [2, 3])  // … the last 2 kept
         // The newest checkpoint loads as a policy bundle with the trained weights.
-        let bundle = try PolicyBundle.load(checkpoint: try #require(SFTCheckpoint.completed(runDirectory: trainer.runDirectory).last).url)
+        let bundle = try PolicyBundle.load(checkpoint: try #require(TrainingCheckpoint.completed(runDirectory: trainer.runDirectory).last).url)
         #expect(Array(bundle.policy.model.params.buffer) == weights(trainer))
     }
 
@@ -197,6 +199,33 @@ struct MicroRunTests {
         #expect(got.rollouts == expected.rollouts)
         #expect(got.snapshots == expected.snapshots)
         #expect(got.evaluations == expected.evaluations)
+    }
+
+    @Test("a checkpoint in the format before the run kit (sft_config.yaml, mask_stream) resumes to the uninterrupted run")
+    func legacyCheckpointResumes() throws {
+        let f = try fixture()
+        let full = try f.start("legacy-full")
+        try full.train()
+        let stopped = try f.start("legacy-stopped")
+        try stopped.train(until: 1)
+        // Rewrite checkpoint 1 as the old code wrote it: the layout inside an SFT config, the root stream as mask_stream.
+        let folder = stopped.runDirectory.appendingPathComponent("checkpoints/step-00000001")
+        let layout = try SequenceLayoutFile.read(checkpoint: folder)
+        var sft = SFTConfig()
+        sft.instructionLength = layout.instructionLength; sft.textLength = layout.textLength; sft.textFiller = layout.textFiller
+        sft.imageTokenizer = layout.imageTokenizer; sft.textVocabulary = layout.textVocabulary
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(SequenceLayoutFile.fileName))
+        try Data(try StrictYAML.encode(sft).utf8).write(to: folder.appendingPathComponent(SequenceLayoutFile.legacyFileName))
+        let stateURL = folder.appendingPathComponent(TrainingCheckpoint.stateFile)
+        let state = try String(contentsOf: stateURL, encoding: .utf8)
+        #expect(state.contains("\"root_stream\""))
+        try Data(state.replacingOccurrences(of: "\"root_stream\"", with: "\"mask_stream\"").utf8).write(to: stateURL)
+
+        let resumed = try ParaRLRun.resume(runDirectory: stopped.runDirectory)
+        #expect(resumed.step == 1)
+        try resumed.train()
+        #expect(weights(resumed) == weights(full))
+        #expect(try LoggedRun(resumed).steps == LoggedRun(full).steps)
     }
 
     @Test("the output-level objective: S = {T}, one snapshot per rollout at T, updates the policy")

@@ -13,12 +13,11 @@ struct PolicyExportTests {
     func exported(_ dtype: SafetensorsDType) throws -> (source: PolicyBundle, folder: URL) {
         let f = try MicroFixture.shared.get()
         let source = try PolicyBundle.load(checkpoint: f.checkpoint)
-        let sft = try SFTConfig.load(f.checkpoint.appendingPathComponent(SFTCheckpoint.configFile))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pararl-export-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let first = dir.appendingPathComponent("written")
-        try source.export(to: first, sftConfig: sft, dtype: dtype)
-        #expect(throws: SamplingError.self) { try source.export(to: first, sftConfig: sft, dtype: dtype) }
+        try source.export(to: first, dtype: dtype)
+        #expect(throws: SamplingError.self) { try source.export(to: first, dtype: dtype) }
         // Moved elsewhere, the folder still loads: its tokenizer paths are relative.
         let moved = dir.appendingPathComponent("elsewhere/policy")
         try FileManager.default.createDirectory(at: moved.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -1,43 +1,9 @@
-// The YAML configs of a policy and of an SFT run (rl-configs/model-*.yaml, rl-configs/sft-*.yaml). Every
-// key has a default here with its reason; the files document each key again in a comment.
+// The YAML config of an SFT run (rl-configs/sft-*.yaml). Every key has a default here with its reason; the files
+// document each key again in a comment.
 import Foundation
 import ParaRLCore
-
-/// Architecture of a policy trained from scratch (the vocabulary comes from the tokenizers).
-public struct PolicyArchitecture: Codable, Sendable, Equatable {
-    /// d_model. Default 256: the tiny model of DESIGN §7.
-    public var dModel = 256
-    public var nLayers = 6
-    public var nHeads = 4
-    /// SwiGLU hidden width; ≈ 8/3·d rounded to 64, as LLaMA/LLaDA.
-    public var mlpHiddenSize = 704
-    /// RoPE base; LLaDA uses 500000 for 4K contexts, 10000 suits our ≤ 512-token sequences.
-    public var ropeTheta: Float = 10_000
-    public var rmsNormEps: Float = 1e-5
-    public var maxSequenceLength = 512
-    /// Std of the normal init of matrices (LLaDA's 0.02); norm weights start at 1.
-    public var initStd: Float = 0.02
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case dModel = "d_model", nLayers = "n_layers", nHeads = "n_heads", mlpHiddenSize = "mlp_hidden_size"
-        case ropeTheta = "rope_theta", rmsNormEps = "rms_norm_eps", maxSequenceLength = "max_sequence_length"
-        case initStd = "init_std"
-    }
-    public init() {}
-
-    public static func load(_ url: URL) throws -> PolicyArchitecture {
-        try StrictYAML.load(PolicyArchitecture.self, url: url, defaults: PolicyArchitecture(),
-                            allowed: CodingKeys.allCases.map(\.rawValue))
-    }
-
-    /// The model config for a vocabulary (vocab_size = embedding_size = the unified vocabulary's size).
-    public func modelConfig(vocabulary: UnifiedVocabulary) -> PolicyModelConfig {
-        let t = TransformerConfig(dModel: dModel, nLayers: nLayers, nHeads: nHeads, mlpHiddenSize: mlpHiddenSize,
-                                  vocabSize: vocabulary.size, ropeTheta: ropeTheta, rmsNormEps: rmsNormEps,
-                                  maskTokenID: vocabulary.special.mask)
-        return PolicyModelConfig(transformer: t, maxSequenceLength: maxSequenceLength, vocabulary: vocabulary)
-    }
-}
+import ParaRLPolicy
+import ParaRLRunKit
 
 /// An SFT run (DESIGN §3.3). Paper defaults where the paper gives one; otherwise a documented choice.
 public struct SFTConfig: Codable, Sendable, Equatable {
@@ -118,9 +84,21 @@ public struct SFTConfig: Codable, Sendable, Equatable {
         return c
     }
 
+    /// The optimiser keys of this config.
+    public var optimizer: OptimizerSettings {
+        OptimizerSettings(lr: lr, warmupSteps: warmupSteps, minLRRatio: minLRRatio, beta1: beta1, beta2: beta2, adamEps: adamEps,
+                          weightDecay: weightDecay, decayNormWeights: decayNormWeights, gradClip: gradClip)
+    }
+
+    /// The sequence layout and tokenizers of this config, as checkpoints record them.
+    public var layoutFile: SequenceLayoutFile {
+        SequenceLayoutFile(instructionLength: instructionLength, textLength: textLength, textFiller: textFiller,
+                           imageTokenizer: imageTokenizer, textVocabulary: textVocabulary)
+    }
+
     public func validate(source: String) throws {
         func check(_ ok: Bool, _ key: CodingKeys, _ reason: String) throws {
-            if !ok { throw PolicyError.invalidConfig(file: source, key: key.rawValue, reason: reason) }
+            if !ok { throw ParaRLError.invalidConfig(file: source, key: key.rawValue, reason: reason) }
         }
         try check(batchSize >= 1, .batchSize, "must be at least 1")
         try check(steps >= 1, .steps, "must be at least 1")

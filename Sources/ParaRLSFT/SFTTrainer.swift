@@ -8,6 +8,8 @@
 import Foundation
 import ParaRLCore
 import ParaRLDistributed
+import ParaRLPolicy
+import ParaRLRunKit
 
 /// One training step's numbers, for progress lines and the log.
 public struct SFTStepReport: Sendable {
@@ -26,12 +28,6 @@ public enum SFTEvent: Sendable {
     case step(SFTStepReport)
     case evaluation(step: Int, result: SFTLossResult, samples: Int)
     case checkpoint(step: Int, folder: URL)
-}
-
-/// A failure injected by the `PARARL_TEST_FAIL` test hook (see `SFTTrainer.failure`).
-public struct SFTInjectedFailure: Error, CustomStringConvertible, Equatable {
-    public var step: Int
-    public var description: String { "injected failure at step \(step) (test hook PARARL_TEST_FAIL)" }
 }
 
 public final class SFTTrainer {
@@ -56,7 +52,7 @@ public final class SFTTrainer {
     public let communicator: any Communicator
     /// This rank's samples of every batch: offsets into the B samples of a step.
     public let share: Range<Int>
-    /// Test hook: throw `SFTInjectedFailure` in the middle of this step (after the backward pass, before the
+    /// Test hook: throw `InjectedFailure` in the middle of this step (after the backward pass, before the
     /// gradient allreduce) on this rank. Set from `PARARL_TEST_FAIL=rank:step` by `pararl sft`.
     public var failure: Int?
 
@@ -73,21 +69,16 @@ public final class SFTTrainer {
         self.source = source
         self.communicator = communicator
         guard config.batchSize >= communicator.size else {
-            throw PolicyError.invalidConfig(file: runDirectory.appendingPathComponent(SFTRun.configFile).path, key: "batch_size",
+            throw ParaRLError.invalidConfig(file: runDirectory.appendingPathComponent(SFTRun.configFile).path, key: "batch_size",
                                             reason: "\(config.batchSize) samples cannot be shared by \(communicator.size) ranks (each needs at least one)")
         }
-        share = Self.share(batch: config.batchSize, rank: communicator.rank, ranks: communicator.size)
+        share = RankShare.range(of: config.batchSize, rank: communicator.rank, ranks: communicator.size)
         vocabulary = try policy.vocabulary()
         layout = SequenceLayout(instructionLength: config.instructionLength, textLength: config.textLength,
                                 imageCodes: imageCodes, filler: config.textFiller)
         builder = try SequenceBuilder(layout: layout, vocabulary: vocabulary)
         loss = try SFTLoss(policy: policy, layout: layout, batch: share.count)
-        let params = policy.model.params
-        let groups = config.decayNormWeights ? [] : params.layout.entries.filter { $0.shape.count == 1 }.map {
-            ParameterGroup($0.offset..<($0.offset + $0.count), weightDecay: 0)
-        }
-        optimizer = try AdamW(parameterCount: params.count, beta1: config.beta1, beta2: config.beta2, eps: config.adamEps,
-                              weightDecay: config.weightDecay, groups: groups)
+        optimizer = try config.optimizer.adamW(parameters: policy.model.params)
         schedule = CosineSchedule(peakLR: config.lr, warmupSteps: config.warmupSteps, totalSteps: config.steps,
                                   minLRRatio: config.minLRRatio)
         configYAML = try StrictYAML.encode(config)
@@ -97,7 +88,7 @@ public final class SFTTrainer {
             do {
                 try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
             } catch {
-                throw PolicyError.io(path: runDirectory.path, reason: "cannot create the run folder: \(error.localizedDescription)")
+                throw ParaRLError.io(path: runDirectory.path, reason: "cannot create the run folder: \(error.localizedDescription)")
             }
             log = try SFTRunLog(path: runDirectory.appendingPathComponent(SFTRunLog.fileName).path)
             try log.recordRun(configYAML: configYAML, modelConfigJSON: String(decoding: try policy.config.jsonData(), as: UTF8.self),
@@ -105,57 +96,19 @@ public final class SFTTrainer {
         } else {
             log = SFTRunLog.disabled()
         }
-        var state = SFTTrainerState(step: 0, dataPosition: 0, maskStream: maskStream.state)
+        var state = TrainerState(step: 0, dataPosition: 0, rootStream: maskStream.state)
         if let checkpoint, communicator.isRoot {
             try policy.loadWeights(from: try SafetensorsCheckpoint.open(directory: checkpoint))
-            try SFTCheckpoint.restoreOptimizer(optimizer, folder: checkpoint)
-            state = try SFTCheckpoint.readState(checkpoint)
+            try TrainingCheckpoint.restoreOptimizer(optimizer, folder: checkpoint)
+            state = try TrainingCheckpoint.readState(checkpoint)
         }
-        if communicator.size > 1 { try synchroniseFromRoot(state: &state, optimizerToo: checkpoint != nil) }
+        if communicator.size > 1 {
+            try RootSync.synchronise(parameters: policy.model.params, optimizer: optimizer, state: &state,
+                                     optimizerToo: checkpoint != nil, communicator: communicator)
+        }
         step = state.step
         dataPosition = state.dataPosition
-        maskStream = RandomStream(state: state.maskStream)
-    }
-
-    /// Rank `r` of `ranks` takes samples [⌊r·B/N⌋, ⌊(r+1)·B/N⌋) of every batch of B.
-    public static func share(batch: Int, rank: Int, ranks: Int) -> Range<Int> {
-        (rank * batch / ranks)..<((rank + 1) * batch / ranks)
-    }
-
-    /// Makes every rank hold rank 0's parameters (and, on resume, its AdamW moments and trainer state).
-    func synchroniseFromRoot(state: inout SFTTrainerState, optimizerToo: Bool) throws {
-        try Self.synchroniseFromRoot(policy: policy, optimizer: optimizer, state: &state, optimizerToo: optimizerToo,
-                                     communicator: communicator)
-    }
-
-    /// Rank 0's parameters, trainer state and (with `optimizerToo`) AdamW moments on every rank; shared by the SFT
-    /// and ParaRL trainers.
-    public static func synchroniseFromRoot(policy: Policy, optimizer: AdamW, state: inout SFTTrainerState, optimizerToo: Bool,
-                                           communicator: any Communicator) throws {
-        try communicator.broadcast(policy.model.params.buffer, root: 0)
-        var encoded = communicator.isRoot ? try JSONEncoder().encode(state) : Data()
-        try communicator.broadcast(&encoded, root: 0)
-        do {
-            state = try JSONDecoder().decode(SFTTrainerState.self, from: encoded)
-        } catch {
-            throw PolicyError.invalidInput("rank \(communicator.rank): the trainer state broadcast by rank 0 does not decode: \(error)")
-        }
-        guard optimizerToo else { return }
-        var moments = optimizer.state
-        try communicator.broadcast(&moments.expAvg, root: 0)
-        try communicator.broadcast(&moments.expAvgSq, root: 0)
-        var step = [Double(moments.step)]
-        try communicator.broadcast(&step, root: 0)
-        moments.step = Int(step[0])
-        try optimizer.restore(moments)
-    }
-
-    /// The newest complete checkpoint of a run folder.
-    public static func latestCheckpoint(runDirectory: URL) throws -> URL {
-        guard let last = try SFTCheckpoint.completed(runDirectory: runDirectory).last else {
-            throw PolicyError.noCheckpoint(runDirectory: runDirectory.path)
-        }
-        return last.url
+        maskStream = RandomStream(state: state.rootStream)
     }
 
     /// This rank's noised sequences of the next step (its share of the B samples); advances the data position
@@ -208,7 +161,7 @@ public final class SFTTrainer {
     public func train(until: Int? = nil, onEvent: (SFTEvent) -> Void = { _ in }) throws {
         let target = min(until ?? config.steps, config.steps)
         let params = policy.model.params, grads = policy.model.grads
-        let sessionStart = Date(), firstStep = step
+        let throughput = Throughput(firstStep: step)
         let root = communicator.isRoot
         if step == 0 && config.evalEvery > 0 && target > 0 {  // the untrained reference point of the curve
             let r = try evaluate()
@@ -220,7 +173,7 @@ public final class SFTTrainer {
             let (batch, localTruncated) = try nextBatch()
             grads.zero()
             let local = try loss.run(batch, backward: true)
-            if failure == step + 1 { throw SFTInjectedFailure(step: step + 1) }
+            if failure == step + 1 { throw InjectedFailure(step: step + 1) }
             try reduceGradients()
             let (result, truncated) = try reduce(local, samples: share.count, of: config.batchSize, extra: localTruncated)
             // Every rank holds the same averaged gradient and metrics, so every rank takes the same decision.
@@ -229,11 +182,9 @@ public final class SFTTrainer {
             let skipped = !norm.isFinite || !result.loss.isFinite
             if !skipped { optimizer.step(parameters: params.buffer, gradients: grads.buffer, lr: lr) }
             step += 1
-            let elapsed = Date().timeIntervalSince(sessionStart)
-            let rate = Double(step - firstStep) / max(elapsed, 1e-9)
             let report = SFTStepReport(step: step, steps: config.steps, result: result, gradNorm: norm, lr: lr, skipped: skipped,
-                                       truncated: truncated, seconds: Date().timeIntervalSince(start), stepsPerSecond: rate,
-                                       etaSeconds: Double(config.steps - step) / max(rate, 1e-9))
+                                       truncated: truncated, seconds: Date().timeIntervalSince(start),
+                                       stepsPerSecond: throughput.rate(step: step), etaSeconds: throughput.eta(step: step, of: config.steps))
             try log.recordStep(report)
             if root { onEvent(.step(report)) }
             if (config.evalEvery > 0 && step % config.evalEvery == 0) || step == config.steps {
@@ -252,12 +203,12 @@ public final class SFTTrainer {
     /// rank 0 writes; all ranks hold the same state).
     @discardableResult
     public func saveCheckpoint() throws -> URL {
-        guard communicator.isRoot else {
-            return runDirectory.appendingPathComponent(SFTCheckpoint.folderName).appendingPathComponent(SFTCheckpoint.name(step: step))
-        }
-        let state = SFTTrainerState(step: step, dataPosition: dataPosition, maskStream: maskStream.state)
-        let folder = try SFTCheckpoint.write(runDirectory: runDirectory, policy: policy, optimizer: optimizer, state: state,
-                                             configYAML: configYAML, keep: config.keepCheckpoints)
+        guard communicator.isRoot else { return TrainingCheckpoint.folder(runDirectory: runDirectory, step: step) }
+        let state = TrainerState(step: step, dataPosition: dataPosition, rootStream: maskStream.state)
+        let files = [(name: SFTRun.checkpointConfigFile, data: Data(configYAML.utf8)),
+                     (name: SequenceLayoutFile.fileName, data: try config.layoutFile.data())]
+        let folder = try TrainingCheckpoint.write(runDirectory: runDirectory, model: policy, optimizer: optimizer, state: state,
+                                                  files: files, keep: config.keepCheckpoints)
         try log.recordCheckpoint(step: step, path: folder.path)
         return folder
     }
@@ -267,7 +218,7 @@ public final class SFTTrainer {
     /// count) sees the same t and masks. Each rank evaluates its share of the samples; the results are summed.
     public func evaluate() throws -> SFTLossResult {
         let n = evalSet.count
-        let mine = Self.share(batch: n, rank: communicator.rank, ranks: communicator.size)
+        let mine = RankShare.range(of: n, rank: communicator.rank, ranks: communicator.size)
         let root = RandomStream(seed: config.seed).split("sft-eval")
         var total = SFTLossResult.zero
         if !mine.isEmpty {
@@ -285,19 +236,5 @@ public final class SFTTrainer {
             }
         }
         return try reduce(total, samples: mine.count, of: n).0
-    }
-}
-
-extension Policy {
-    /// LLaDA's init: matrices ~ N(0, std²), norm weights 1, drawn in parameter order from `rng`.
-    public func initialise(std: Float, rng: inout RandomStream) {
-        for e in model.params.layout.entries {
-            let p = model.params[e.name]
-            if e.shape.count == 1 {
-                p.update(repeating: 1, count: e.count)
-            } else {
-                for i in 0..<e.count { p[i] = std * rng.normal() }
-            }
-        }
     }
 }

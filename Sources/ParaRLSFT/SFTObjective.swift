@@ -5,6 +5,8 @@
 // with logits at text positions restricted to text ids + <|eos|>/<|pad|> and at image positions to codes.
 import Foundation
 import ParaRLCore
+import ParaRLPolicy
+import ParaRLRunKit
 
 /// A sequence with some output tokens replaced by `[MASK]`.
 public struct NoisedSequence: Sendable, Equatable {
@@ -68,9 +70,9 @@ public final class SFTLoss {
     let acts: TransformerActivations
 
     public init(policy: Policy, layout: SequenceLayout, batch: Int) throws {
-        guard batch >= 1 else { throw PolicyError.invalidInput("batch must be at least 1") }
+        guard batch >= 1 else { throw ParaRLError.invalidInput("batch must be at least 1") }
         guard layout.length <= policy.config.maxSequenceLength else {
-            throw PolicyError.invalidInput("sequence length \(layout.length) exceeds max_sequence_length \(policy.config.maxSequenceLength)")
+            throw ParaRLError.invalidInput("sequence length \(layout.length) exceeds max_sequence_length \(policy.config.maxSequenceLength)")
         }
         self.policy = policy
         self.layout = layout
@@ -87,7 +89,7 @@ public final class SFTLoss {
     /// Computes L for `samples` (exactly `batch` of them); with `backward`, adds dL/dθ into the policy's gradients.
     public func run(_ samples: [NoisedSequence], backward: Bool) throws -> SFTLossResult {
         let b = batch, t = layout.length, model = policy.model
-        guard samples.count == b else { throw PolicyError.invalidInput("\(samples.count) samples for a batch of \(b)") }
+        guard samples.count == b else { throw ParaRLError.invalidInput("\(samples.count) samples for a batch of \(b)") }
         var tokens = [Int32](), keyMask = [UInt8]()
         tokens.reserveCapacity(b * t); keyMask.reserveCapacity(b * t)
         var head: [Modality: HeadRows] = [.text: HeadRows(), .image: HeadRows()]
@@ -95,16 +97,16 @@ public final class SFTLoss {
         let imageRegion = layout.imageRegion, textRegion = layout.textRegion
         for (i, s) in samples.enumerated() {
             guard s.tokens.count == t, s.keyMask.count == t else {
-                throw PolicyError.invalidInput("sample \(i) has \(s.tokens.count) tokens, the layout \(t)")
+                throw ParaRLError.invalidInput("sample \(i) has \(s.tokens.count) tokens, the layout \(t)")
             }
             tokens += s.tokens; keyMask += s.keyMask
             for (p, target) in zip(s.maskedPositions, s.targets) {
                 let m: Modality
                 if imageRegion.contains(p) { m = .image } else if textRegion.contains(p) { m = .text } else {
-                    throw PolicyError.invalidInput("sample \(i): masked position \(p) is not an output position")
+                    throw ParaRLError.invalidInput("sample \(i): masked position \(p) is not an output position")
                 }
                 guard let column = vocabulary.column(of: Int(target), in: m) else {
-                    throw PolicyError.invalidInput("sample \(i): token \(target) at position \(p) is not a \(m.rawValue) id")
+                    throw ParaRLError.invalidInput("sample \(i): token \(target) at position \(p) is not a \(m.rawValue) id")
                 }
                 // w_text = 1/t, w_img = 1, normalised by the sample's output positions and the batch.
                 let w: Float = (m == .text ? 1 / s.t : 1) / (outputCount * Float(b))

@@ -2,7 +2,7 @@
 // aliases and over-deep nesting are refused.
 import Foundation
 import Testing
-@testable import ParaRLPolicy
+@testable import ParaRLRunKit
 
 private struct Inner: Codable, Equatable {
     var steps = 16
@@ -26,10 +26,10 @@ private let keys = YAMLKeys(["seed", "name", "sampler"], sections: ["sampler": Y
     }
 
     @Test func unknownNestedKeyNamesItsPathAndLine() {
-        #expect(throws: PolicyError.unknownKey(file: "c.yaml", key: "sampler.temprature", line: 3)) {
+        #expect(throws: ParaRLError.unknownKey(file: "c.yaml", key: "sampler.temprature", line: 3)) {
             try StrictYAML.decode(Outer.self, from: "sampler:\n  steps: 8\n  temprature: 0.5\n", defaults: Outer(), keys: keys, source: "c.yaml")
         }
-        #expect(throws: PolicyError.unknownKey(file: "c.yaml", key: "extra", line: 1)) {
+        #expect(throws: ParaRLError.unknownKey(file: "c.yaml", key: "extra", line: 1)) {
             try StrictYAML.decode(Outer.self, from: "extra: 1\n", defaults: Outer(), keys: keys, source: "c.yaml")
         }
     }
@@ -38,7 +38,7 @@ private let keys = YAMLKeys(["seed", "name", "sampler"], sections: ["sampler": Y
         do {
             _ = try StrictYAML.decode(Outer.self, from: "sampler:\n  steps: many\n", defaults: Outer(), keys: keys, source: "c.yaml")
             Issue.record("a string for an integer key must fail")
-        } catch let PolicyError.invalidConfig(file, key, _, line) {
+        } catch let ParaRLError.invalidConfig(file, key, _, line) {
             #expect(file == "c.yaml" && key == "sampler.steps" && line == 2)
         } catch {
             Issue.record("unexpected error \(error)")
@@ -47,14 +47,14 @@ private let keys = YAMLKeys(["seed", "name", "sampler"], sections: ["sampler": Y
 
     @Test func aliasesAndDeepNestingAreRefused() {
         let alias = "name: &n run\nsampler:\n  steps: 4\nseed: *n\n"
-        #expect(throws: PolicyError.self) {
+        #expect(throws: ParaRLError.self) {
             try StrictYAML.decode(Outer.self, from: alias, defaults: Outer(), keys: keys, source: "c.yaml")
         }
         let deep = "name: " + String(repeating: "[", count: StrictYAML.maxDepth + 2) + String(repeating: "]", count: StrictYAML.maxDepth + 2)
         do {
             _ = try StrictYAML.decode(Outer.self, from: deep, defaults: Outer(), keys: keys, source: "c.yaml")
             Issue.record("over-deep nesting must fail")
-        } catch let PolicyError.invalidConfig(_, _, reason, _) {
+        } catch let ParaRLError.invalidConfig(_, _, reason, _) {
             #expect(reason.contains("deeper"))
         } catch {
             Issue.record("unexpected error \(error)")

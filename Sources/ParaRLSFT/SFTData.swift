@@ -3,6 +3,8 @@
 // so the data position is one integer and resuming needs nothing else.
 import Foundation
 import ParaRLCore
+import ParaRLPolicy
+import ParaRLRunKit
 import ParaRLWorld
 
 public protocol SFTSampleSource: Sendable {
@@ -10,26 +12,6 @@ public protocol SFTSampleSource: Sendable {
     func trainSample(index: Int) throws -> PolicySample
     /// The fixed held-out samples.
     func evalSamples(count: Int) throws -> [PolicySample]
-}
-
-/// Tokenises tasks: text through the text tokenizer, images through the image tokenizer.
-public struct SampleEncoder: Sendable {
-    public let text: TextTokenizer
-    public let image: any ImageTokenizer
-    public init(text: TextTokenizer, image: any ImageTokenizer) { self.text = text; self.image = image }
-
-    public func sample(_ task: WorldTask, renderer: SceneRenderer) throws -> PolicySample {
-        PolicySample(id: task.id, kind: task.kind, instruction: text.encode(task.instruction),
-                     inputImage: try task.inputScene.map { try image.encode(renderer.render($0)) },
-                     reasoning: text.encode(task.reasoning), outputImage: try image.encode(renderer.render(task.targetScene)))
-    }
-
-    public func sample(_ record: DatasetRecord) throws -> PolicySample {
-        let kind = record.kind ?? (record.inputImage == nil ? .generate : .edit)
-        return PolicySample(id: record.id, kind: kind, instruction: text.encode(record.instruction ?? ""),
-                            inputImage: try record.loadInputImage().map { try image.encode($0) },
-                            reasoning: text.encode(record.reasoning), outputImage: try image.encode(try record.loadOutputImage()))
-    }
 }
 
 /// The built-in world: training task i of `WorldTaskSource(seed:)`, held-out samples spread evenly over its
@@ -62,8 +44,8 @@ public struct DatasetSampleSource: SFTSampleSource {
     let orderStream: RandomStream
 
     public init(train: [PolicySample], eval: [PolicySample], seed: UInt64) throws {
-        guard !train.isEmpty else { throw PolicyError.invalidInput("the training data has no records") }
-        guard !eval.isEmpty else { throw PolicyError.invalidInput("the held-out data has no records") }
+        guard !train.isEmpty else { throw ParaRLError.invalidInput("the training data has no records") }
+        guard !eval.isEmpty else { throw ParaRLError.invalidInput("the held-out data has no records") }
         self.train = train
         self.eval = eval
         orderStream = RandomStream(seed: seed).split("data-order")
@@ -76,7 +58,7 @@ public struct DatasetSampleSource: SFTSampleSource {
             return try DatasetSampleSource(train: records, eval: try WorldDataset.load(evalData).map(encoder.sample), seed: seed)
         }
         guard records.count > evalCount else {
-            throw PolicyError.invalidInput("\(data.path): \(records.count) records cannot hold out \(evalCount) for evaluation")
+            throw ParaRLError.invalidInput("\(data.path): \(records.count) records cannot hold out \(evalCount) for evaluation")
         }
         return try DatasetSampleSource(train: Array(records.dropLast(evalCount)), eval: Array(records.suffix(evalCount)), seed: seed)
     }

@@ -5,7 +5,8 @@ import Foundation
 import Testing
 import ParaRLCore
 import ParaRLWorld
-@testable import ParaRLPolicy
+import ParaRLPolicy
+@testable import ParaRLSFT
 import TestSupport
 
 @Suite("Policy SFT objective")

@@ -28,13 +28,13 @@ public enum StrictYAML {
     public static func decode<T: Codable>(_ type: T.Type, from text: String, defaults: T, keys: YAMLKeys,
                                           source: String) throws -> T {
         guard text.utf8.count <= maxBytes else {
-            throw PolicyError.invalidConfig(file: source, key: "(file)", reason: "larger than \(maxBytes) bytes")
+            throw ParaRLError.invalidConfig(file: source, key: "(file)", reason: "larger than \(maxBytes) bytes")
         }
         let parsed: Node?
         do {
             parsed = try Yams.compose(yaml: text)
         } catch {
-            throw PolicyError.invalidConfig(file: source, key: "(file)", reason: "not valid YAML: \(error)")
+            throw ParaRLError.invalidConfig(file: source, key: "(file)", reason: "not valid YAML: \(error)")
         }
         let defaultNode = try Yams.compose(yaml: try YAMLEncoder().encode(defaults)) ?? Node.mapping(Node.Mapping([]))
         var lines: [String: Int] = [:]
@@ -47,12 +47,12 @@ public enum StrictYAML {
             return try YAMLDecoder().decode(T.self, from: merged)
         } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.dataCorrupted(ctx) {
             let key = dotted(ctx.codingPath)
-            throw PolicyError.invalidConfig(file: source, key: key, reason: ctx.debugDescription, line: lines[key])
+            throw ParaRLError.invalidConfig(file: source, key: key, reason: ctx.debugDescription, line: lines[key])
         } catch let DecodingError.keyNotFound(k, ctx) {
-            throw PolicyError.missingKey(file: source, key: dotted(ctx.codingPath + [k]))
+            throw ParaRLError.missingKey(file: source, key: dotted(ctx.codingPath + [k]))
         } catch let DecodingError.valueNotFound(_, ctx) {
             let key = dotted(ctx.codingPath)
-            throw PolicyError.invalidConfig(file: source, key: key, reason: "needs a value", line: lines[key])
+            throw ParaRLError.invalidConfig(file: source, key: key, reason: "needs a value", line: lines[key])
         }
     }
 
@@ -68,10 +68,10 @@ public enum StrictYAML {
     /// The text of a config file, refusing files over `maxBytes`.
     public static func read(_ url: URL) throws -> String {
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw PolicyError.io(path: url.path, reason: "cannot read the config file")
+            throw ParaRLError.io(path: url.path, reason: "cannot read the config file")
         }
         guard data.count <= maxBytes else {
-            throw PolicyError.invalidConfig(file: url.path, key: "(file)", reason: "larger than \(maxBytes) bytes")
+            throw ParaRLError.invalidConfig(file: url.path, key: "(file)", reason: "larger than \(maxBytes) bytes")
         }
         return String(decoding: data, as: UTF8.self)
     }
@@ -89,11 +89,11 @@ public enum StrictYAML {
     static func checkShape(_ node: Node, path: String, depth: Int, source: String) throws {
         let key = path.isEmpty ? "(file)" : path
         guard depth <= maxDepth else {
-            throw PolicyError.invalidConfig(file: source, key: key, reason: "nested deeper than \(maxDepth) levels", line: node.mark?.line)
+            throw ParaRLError.invalidConfig(file: source, key: key, reason: "nested deeper than \(maxDepth) levels", line: node.mark?.line)
         }
         switch node {
         case .alias:
-            throw PolicyError.invalidConfig(file: source, key: key, reason: "aliases are not allowed", line: node.mark?.line)
+            throw ParaRLError.invalidConfig(file: source, key: key, reason: "aliases are not allowed", line: node.mark?.line)
         case .mapping(let m):
             for (k, v) in m { try checkShape(v, path: join(path, k.string ?? "?"), depth: depth + 1, source: source) }
         case .sequence(let s):
@@ -109,18 +109,18 @@ public enum StrictYAML {
     static func merge(defaults: Node, user: Node, keys: YAMLKeys, path: String, lines: inout [String: Int],
                       source: String) throws -> Node {
         guard case .mapping(let given) = user else {
-            throw PolicyError.invalidConfig(file: source, key: path.isEmpty ? "(file)" : path,
+            throw ParaRLError.invalidConfig(file: source, key: path.isEmpty ? "(file)" : path,
                                             reason: "must be a mapping of keys to values", line: user.mark?.line)
         }
         var pairs: [(Node, Node)] = []
         if case .mapping(let d) = defaults { pairs = d.map { ($0.key, $0.value) } }
         for (k, v) in given {
             guard let name = k.string else {
-                throw PolicyError.invalidConfig(file: source, key: path.isEmpty ? "(file)" : path, reason: "keys must be strings",
+                throw ParaRLError.invalidConfig(file: source, key: path.isEmpty ? "(file)" : path, reason: "keys must be strings",
                                                 line: k.mark?.line)
             }
             let full = join(path, name)
-            guard keys.keys.contains(name) else { throw PolicyError.unknownKey(file: source, key: full, line: k.mark?.line) }
+            guard keys.keys.contains(name) else { throw ParaRLError.unknownKey(file: source, key: full, line: k.mark?.line) }
             lines[full] = k.mark?.line
             let index = pairs.firstIndex(where: { $0.0.string == name })
             var value = v

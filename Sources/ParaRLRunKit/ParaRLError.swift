@@ -1,7 +1,7 @@
-// Typed failures of the policy, its checkpoints, configs and trainer; every message names the file and key.
+// Typed failures of configs, checkpoints, run folders and the policy; every message names the file and key.
 import Foundation
 
-public enum PolicyError: Error, Equatable, CustomStringConvertible {
+public enum ParaRLError: Error, Equatable, CustomStringConvertible {
     /// A config file (YAML or config.json) has a bad, missing or unknown key; `line` is 1-based when known.
     case invalidConfig(file: String, key: String, reason: String, line: Int? = nil)
     case unknownKey(file: String, key: String, line: Int? = nil)

@@ -1,13 +1,13 @@
-// Durable file and folder writes for checkpoints (DESIGN §8): write to a temporary name, fsync, rename,
+// Durable file and folder writes for checkpoints, configs and run files (DESIGN §8): write to a temporary name, fsync, rename,
 // fsync the parent folder.
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-enum AtomicFile {
+public enum AtomicFile {
     /// Writes `data` to `url` through a temporary file in the same folder.
-    static func write(_ data: Data, to url: URL) throws {
+    public static func write(_ data: Data, to url: URL) throws {
         let path = url.path
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -32,7 +32,7 @@ enum AtomicFile {
     }
 
     /// fsyncs a folder so renames inside it are durable (EINVAL: the file system cannot, not an error).
-    static func syncFolder(_ url: URL) throws {
+    public static func syncFolder(_ url: URL) throws {
         let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw failure(url.path, "cannot open folder") }
         defer { close(fd) }
@@ -40,12 +40,12 @@ enum AtomicFile {
     }
 
     /// Renames a finished temporary folder into place and makes the rename durable.
-    static func renameFolder(_ from: URL, to: URL) throws {
+    public static func renameFolder(_ from: URL, to: URL) throws {
         guard rename(from.path, to.path) == 0 else { throw failure(to.path, "cannot rename \(from.lastPathComponent) into place") }
         try syncFolder(to.deletingLastPathComponent())
     }
 
-    static func failure(_ path: String, _ what: String) -> PolicyError {
+    static func failure(_ path: String, _ what: String) -> ParaRLError {
         .io(path: path, reason: "\(what): \(String(cString: strerror(errno)))")
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 import Testing
 import ParaRLCore
 import ParaRLWorld
-@testable import ParaRLPolicy
+import ParaRLPolicy
+@testable import ParaRLSFT
 
 @Suite("Policy SFT data")
 struct SFTDataTests {

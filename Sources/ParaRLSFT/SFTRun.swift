@@ -5,13 +5,14 @@
 import Foundation
 import ParaRLCore
 import ParaRLDistributed
+import ParaRLPolicy
+import ParaRLRunKit
 import ParaRLWorld
 
 public enum SFTRun {
     public static let configFile = "config.yaml"
-    public static let tokenizerFolder = "tokenizer"
-    public static let imageTokenizerFile = "vq.safetensors"
-    public static let textVocabularyFile = "text_vocabulary.json"
+    /// The run's resolved SFT config, stored in every checkpoint too.
+    public static let checkpointConfigFile = SequenceLayoutFile.legacyFileName
 
     static func resolve(_ path: String, against base: URL) -> String {
         path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path
@@ -21,29 +22,29 @@ public enum SFTRun {
     public static func start(config original: SFTConfig, configURL: URL, runDirectory: URL, codeVersion: String = "",
                              communicator: any Communicator = SingleProcessCommunicator()) throws -> SFTTrainer {
         let base = configURL.deletingLastPathComponent(), root = communicator.isRoot
-        if root, !(try SFTCheckpoint.completed(runDirectory: runDirectory)).isEmpty {
-            throw PolicyError.invalidInput("\(runDirectory.path) already holds checkpoints: resume it with --resume or choose another folder")
+        if root, !(try TrainingCheckpoint.completed(runDirectory: runDirectory)).isEmpty {
+            throw ParaRLError.invalidInput("\(runDirectory.path) already holds checkpoints: resume it with --resume or choose another folder")
         }
         var config = original
         let modelURL = URL(fileURLWithPath: resolve(config.model, against: base))
         let architecture = try PolicyArchitecture.load(modelURL)
         config.model = modelURL.path
-        let tokenizers = runDirectory.appendingPathComponent(tokenizerFolder)
+        let tokenizers = runDirectory.appendingPathComponent(SequenceLayoutFile.tokenizerFolder)
         do {
             if root { try FileManager.default.createDirectory(at: tokenizers, withIntermediateDirectories: true) }
         } catch {
-            throw PolicyError.io(path: tokenizers.path, reason: "cannot create: \(error.localizedDescription)")
+            throw ParaRLError.io(path: tokenizers.path, reason: "cannot create: \(error.localizedDescription)")
         }
         let vqURL = URL(fileURLWithPath: resolve(config.imageTokenizer, against: base))
         guard FileManager.default.fileExists(atPath: vqURL.path) else {
-            throw PolicyError.invalidConfig(file: configURL.path, key: "image_tokenizer",
+            throw ParaRLError.invalidConfig(file: configURL.path, key: "image_tokenizer",
                                             reason: "\(vqURL.path) does not exist (fit one with `pararl tokenizer fit`)")
         }
         let vq = try PatchVQ.load(from: vqURL)
         let text = config.textVocabulary == "world" ? TextTokenizer.world()
             : try TextTokenizer.load(from: URL(fileURLWithPath: resolve(config.textVocabulary, against: base)))
-        let vqCopy = tokenizers.appendingPathComponent(imageTokenizerFile)
-        let textCopy = tokenizers.appendingPathComponent(textVocabularyFile)
+        let vqCopy = tokenizers.appendingPathComponent(SequenceLayoutFile.imageTokenizerFile)
+        let textCopy = tokenizers.appendingPathComponent(SequenceLayoutFile.textVocabularyFile)
         if root {
             try vq.save(to: vqCopy)
             try text.save(to: textCopy)
@@ -61,7 +62,7 @@ public enum SFTRun {
         if let initial = config.initCheckpoint {
             policy = try Policy.load(directory: URL(fileURLWithPath: initial))
             guard policy.config.vocabulary == vocabulary else {
-                throw PolicyError.invalidConfig(file: configURL.path, key: "init_checkpoint",
+                throw ParaRLError.invalidConfig(file: configURL.path, key: "init_checkpoint",
                                                 reason: "the checkpoint's vocabulary differs from the tokenizers' (\(text.count) text ids, \(vq.codeCount) codes)")
             }
         } else {
@@ -81,7 +82,7 @@ public enum SFTRun {
         let config = try SFTConfig.load(runDirectory.appendingPathComponent(configFile))
         let vq = try PatchVQ.load(from: URL(fileURLWithPath: config.imageTokenizer))
         let text = try TextTokenizer.load(from: URL(fileURLWithPath: config.textVocabulary))
-        var checkpoint = communicator.isRoot ? try SFTTrainer.latestCheckpoint(runDirectory: runDirectory) : runDirectory
+        var checkpoint = communicator.isRoot ? try TrainingCheckpoint.latest(runDirectory: runDirectory) : runDirectory
         if communicator.size > 1 {
             var path = Data(checkpoint.path.utf8)
             try communicator.broadcast(&path, root: 0)

@@ -3,8 +3,10 @@
 import Foundation
 import Testing
 import ParaRLCore
+import ParaRLRunKit
 import ParaRLWorld
-@testable import ParaRLPolicy
+import ParaRLPolicy
+@testable import ParaRLSFT
 import TestSupport
 
 @Suite("Policy SFT trainer")
@@ -58,7 +60,7 @@ struct SFTTrainerTests {
         // A new process: a policy with other weights, everything restored from the checkpoint.
         let (source, vocabulary) = try Self.source()
         let policy = try Policy(config: arch.modelConfig(vocabulary: vocabulary))
-        let checkpoint = try SFTTrainer.latestCheckpoint(runDirectory: dirB)
+        let checkpoint = try TrainingCheckpoint.latest(runDirectory: dirB)
         #expect(checkpoint.lastPathComponent == "step-00000002")
         let b = try SFTTrainer(config: config, runDirectory: dirB, policy: policy, source: source, imageCodes: 16,
                                resumeFrom: checkpoint)
@@ -73,7 +75,7 @@ struct SFTTrainerTests {
         let evalsA = try a.log.evaluations().count, evalsB = try b.log.evaluations().count
         #expect(evalsA == evalsB && evalsA == 3)  // steps 0, 2, 4
         // keep_checkpoints: 2 → steps 2 and 4; the checkpoint loads as a policy.
-        #expect(try SFTCheckpoint.completed(runDirectory: dirB).map(\.step) == [2, 4])
+        #expect(try TrainingCheckpoint.completed(runDirectory: dirB).map(\.step) == [2, 4])
         let loaded = try Policy.load(directory: dirB.appendingPathComponent("checkpoints/step-00000004"))
         #expect(Array(loaded.model.params.buffer) == weightsA)
     }
@@ -93,7 +95,7 @@ struct SFTTrainerTests {
         let run = dir.appendingPathComponent("run")
         let first = try SFTRun.start(config: config, configURL: configURL, runDirectory: run)
         try first.train(until: 1)
-        #expect(throws: PolicyError.self) { try SFTRun.start(config: config, configURL: configURL, runDirectory: run) }
+        #expect(throws: ParaRLError.self) { try SFTRun.start(config: config, configURL: configURL, runDirectory: run) }
         let stored = try SFTConfig.load(run.appendingPathComponent(SFTRun.configFile))
         #expect(stored.imageTokenizer == run.appendingPathComponent("tokenizer/vq.safetensors").path)
         #expect(stored.model == Self.rlConfigs.appendingPathComponent("model-micro.yaml").path)
@@ -111,11 +113,11 @@ struct SFTTrainerTests {
         for name in ["sft-micro.yaml", "sft-tiny.yaml"] {
             _ = try SFTConfig.load(Self.rlConfigs.appendingPathComponent(name))
         }
-        #expect(throws: PolicyError.unknownKey(file: "x.yaml", key: "learning_rate", line: 2)) {
+        #expect(throws: ParaRLError.unknownKey(file: "x.yaml", key: "learning_rate", line: 2)) {
             try SFTConfig.parse("steps: 3\nlearning_rate: 0.1\n", source: "x.yaml")
         }
-        #expect(throws: PolicyError.self) { try SFTConfig.parse("steps: many\n", source: "x.yaml") }
-        #expect(throws: PolicyError.invalidConfig(file: "x.yaml", key: "t_epsilon", reason: "must be in (0, 1)")) {
+        #expect(throws: ParaRLError.self) { try SFTConfig.parse("steps: many\n", source: "x.yaml") }
+        #expect(throws: ParaRLError.invalidConfig(file: "x.yaml", key: "t_epsilon", reason: "must be in (0, 1)")) {
             try SFTConfig.parse("t_epsilon: 0\n", source: "x.yaml")
         }
         let c = try SFTConfig.parse("lr: 0.001\ntext_filler: pad\n", source: "x.yaml")

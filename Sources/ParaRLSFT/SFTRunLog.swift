@@ -85,6 +85,17 @@ public final class SFTRunLog: Sendable {
         }
     }
 
+    /// Every step row without its wall time, in step order (to compare runs).
+    public func stepRows() throws -> [[Double]] {
+        guard let database else { return [] }
+        return try database.queue.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT step, loss, text_loss, image_loss, text_accuracy, image_accuracy, text_masked, image_masked, grad_norm,
+                    lr, skipped, truncated FROM sft_steps ORDER BY step
+                """).map { row in row.databaseValues.map { Double.fromDatabaseValue($0) ?? -.infinity } }
+        }
+    }
+
     public func stepCount() throws -> Int {
         guard let database else { return 0 }
         return try database.queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sft_steps") ?? 0 }
