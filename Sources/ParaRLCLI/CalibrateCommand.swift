@@ -39,7 +39,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "File the calibration is written to (instead of --run or the config's calibration: path).") var out: String?
     @Option(help: "Data source: references (default) or rollouts.") var source: RunCalibration.Source = .references
     @Option(help: "Seed of the world's task source (default: the config's world_seed, else 0).") var worldSeed: UInt64?
-    @Option(help: "Training tasks the subset is drawn from.") var trainTasks: Int = RolloutCalibration.trainTasks
+    @Option(help: "Training tasks the subset is drawn from.") var trainTasks: Int = CLIPCalibration.trainTasks
     @Option(help: "Share of the training data scored.") var fraction: Double = 0.01
     @Option(help: "Seed of the subset (default: the config's seed, else 0).") var seed: UInt64?
     @Option(help: "Policy checkpoint whose rollouts are scored (source rollouts, without --config; default: the shipped models/world-policy).")
@@ -87,18 +87,15 @@ struct CalibrateCommand: ParsableCommand {
                 ?? URL(fileURLWithPath: runFolder ?? ".").appendingPathComponent(CLIPCalibration.fileName)
             let scorer = CLIPScorer(model: try CLIPModel.load(directory: URL(fileURLWithPath: model)),
                                     tokenizer: try vocabulary.tokenizer())
-            switch source {
-            case .references:
-                calibration = try CLIPCalibration.fromReferences(scorer: scorer, worldSeed: worldSeed ?? 0, trainTasks: trainTasks,
-                                                                 fraction: fraction, seed: seed ?? 0, model: model)
-            case .rollouts:
-                let bundle = try PolicyBundle.load(checkpoint: URL(fileURLWithPath: policy ?? Self.shippedPolicy))
-                let sampler = try samplerConfig.map { try SamplerConfig.load(URL(fileURLWithPath: $0)) } ?? SamplerConfig()
-                calibration = try RolloutCalibration.estimate(bundle: bundle, sampler: sampler, scorer: scorer,
-                                                              prompts: CLIPCalibration.subsetSize(trainTasks: trainTasks, fraction: fraction),
-                                                              batch: 8, seed: seed ?? 0, worldSeed: worldSeed ?? 0, model: model,
-                                                              trainTasks: trainTasks)
-            }
+            let rolloutPolicy = try source == .rollouts
+                ? CLIPCalibration.RolloutPolicy(bundle: PolicyBundle.load(checkpoint: URL(fileURLWithPath: policy ?? Self.shippedPolicy)),
+                                                sampler: samplerConfig.map { try SamplerConfig.load(URL(fileURLWithPath: $0)) } ?? SamplerConfig(),
+                                                batch: 8)
+                : nil
+            calibration = try CLIPCalibration.estimate(source, scorer: scorer, worldSeed: worldSeed ?? 0, trainTasks: trainTasks,
+                                                       count: CLIPCalibration.subsetSize(trainTasks: trainTasks, fraction: fraction),
+                                                       fraction: source == .references ? fraction : nil, seed: seed ?? 0, model: model,
+                                                       policy: rolloutPolicy)
         }
         try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
         try calibration.write(to: destination)

@@ -182,12 +182,11 @@ struct DemoCommand: ParsableCommand {
         // 5. Calibration on reference pairs (stored for comparison); the RL run calibrates on the policy's rollouts.
         try stage("5. calibrate") {
             let scorer = CLIPScorer(model: try CLIPModel.load(directory: clipURL), tokenizer: tokenizer)
-            var rng = RandomStream(seed: 0).split("calibrate")
-            let pairs = CLIPCalibration.referencePairs(source: world, trainTasks: 20_000, fraction: 0.01, rng: &rng)
-            let (mu, sigma) = CLIPCalibration.statistics(try scorer.scores(texts: pairs.texts, images: pairs.images))
-            try CLIPCalibration(mu: mu, sigma: sigma, count: pairs.texts.count, source: "references", model: clipURL.path, seed: 0,
-                                fraction: 0.01).write(to: outURL.appendingPathComponent("clip_calibration.references.json"))
-            say(String(format: "reference pairs: μ_CLIP %.2f σ_CLIP %.2f over %d pairs (the RL run re-estimates on rollouts)", mu, sigma, pairs.texts.count))
+            let c = try CLIPCalibration.estimate(.references, scorer: scorer, worldSeed: 0, trainTasks: CLIPCalibration.trainTasks,
+                                                 count: CLIPCalibration.subsetSize(trainTasks: CLIPCalibration.trainTasks, fraction: 0.01),
+                                                 fraction: 0.01, seed: 0, model: clipURL.path)
+            try c.write(to: outURL.appendingPathComponent("clip_calibration.references.json"))
+            say(String(format: "reference pairs: μ_CLIP %.2f σ_CLIP %.2f over %d pairs (the RL run re-estimates on rollouts)", c.mu, c.sigma, c.count))
         }
         return (sftCheckpoint, clipURL)
     }

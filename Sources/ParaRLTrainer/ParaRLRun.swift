@@ -58,27 +58,20 @@ public enum ParaRLRun {
         try communicator.broadcast(&exists, root: 0)
         if exists[0] != 0 { throw TrainerError.runExists(runDirectory.path) }
         let bundle = try loadBundle(URL(fileURLWithPath: config.initCheckpoint), key: "init_checkpoint", file: configURL.path)
-        let calibration: CLIPCalibration
-        if config.calibratesOnRollouts {
-            // Rank 0 estimates μ/σ from the initial policy's partial rollouts; the others receive them.
-            var values = [0.0, 0.0, 0.0]
-            var estimated: CLIPCalibration?
-            if communicator.isRoot {
-                let c = try RolloutCalibration.estimate(bundle: bundle, sampler: config.sampler, scorer: try scorer(config, file: configURL.path),
-                                                        prompts: config.calibrationPrompts, batch: config.groupSize, seed: config.seed,
-                                                        worldSeed: config.worldSeed, model: config.clipModel)
-                values = [c.mu, c.sigma, Double(c.count)]
-                estimated = c
-            }
-            try communicator.broadcast(&values, root: 0)
-            calibration = estimated ?? CLIPCalibration(mu: values[0], sigma: values[1], count: Int(values[2]), source: "rollouts",
-                                                       model: config.clipModel, seed: config.seed,
-                                                       fraction: Double(config.calibrationPrompts) / Double(RolloutCalibration.trainTasks))
-        } else {
-            do { calibration = try CLIPCalibration.read(from: URL(fileURLWithPath: config.calibration)) } catch {
-                throw TrainerError.invalidConfig(file: configURL.path, key: "calibration", reason: "\(error) (run `pararl calibrate`)")
-            }
+        // μ/σ from the config's file (every rank reads it), or estimated on rollouts by rank 0 and sent to the others.
+        var calibration: CLIPCalibration?
+        if communicator.isRoot || !config.calibratesOnRollouts {
+            calibration = try RunCalibration.forRun(config, bundle: bundle, scorer: { try scorer(config, file: configURL.path) },
+                                                    file: configURL.path)
         }
+        if config.calibratesOnRollouts {
+            var values: [Double] = calibration.map { [$0.mu, $0.sigma, Double($0.count)] } ?? [0, 0, 0]
+            try communicator.broadcast(&values, root: 0)
+            calibration = calibration ?? CLIPCalibration(mu: values[0], sigma: values[1], count: Int(values[2]), source: "rollouts",
+                                                         model: config.clipModel, seed: config.seed,
+                                                         fraction: Double(config.calibrationPrompts) / Double(CLIPCalibration.trainTasks))
+        }
+        guard let calibration else { throw TrainerError.invalidInput("no calibration") }
         let info = RunInfo(runID: "\(runDirectory.lastPathComponent)-\(Int(Date().timeIntervalSince1970))", startedAt: Date())
         if communicator.isRoot {
             do {

@@ -128,15 +128,9 @@ extension RewardEvaluator {
         let calibration: CLIPCalibration
         if let given {
             calibration = given
-        } else if config.calibratesOnRollouts {
-            let bundle = try ParaRLRun.loadBundle(URL(fileURLWithPath: config.initCheckpoint), key: "init_checkpoint", file: configURL.path)
-            calibration = try RolloutCalibration.estimate(bundle: bundle, sampler: config.sampler, scorer: scorer,
-                                                          prompts: config.calibrationPrompts, batch: config.groupSize, seed: config.seed,
-                                                          worldSeed: config.worldSeed, model: config.clipModel)
         } else {
-            do { calibration = try CLIPCalibration.read(from: URL(fileURLWithPath: config.calibration)) } catch {
-                throw TrainerError.invalidConfig(file: configURL.path, key: "calibration", reason: "\(error) (run `pararl calibrate`)")
-            }
+            let bundle = try ParaRLRun.loadBundle(URL(fileURLWithPath: config.initCheckpoint), key: "init_checkpoint", file: configURL.path)
+            calibration = try RunCalibration.forRun(config, bundle: bundle, scorer: { scorer }, file: configURL.path)
         }
         let evaluator = RewardEvaluator(config: config.rewardEval, sampler: config.sampler, seed: config.seed,
                                         worldSeed: config.worldSeed, scorer: scorer, calibration: calibration)

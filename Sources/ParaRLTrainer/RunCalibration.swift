@@ -4,11 +4,10 @@
 // `calibration:` key names, which is where `pararl train` reads them.
 import Foundation
 import ParaRLCLIP
+import ParaRLSampling
 
 public enum RunCalibration {
-    public enum Source: String, CaseIterable, Sendable {
-        case references, rollouts
-    }
+    public typealias Source = CalibrationSource
 
     /// The file the trainer reads μ/σ from: the config's `calibration:` path (resolved against the config's folder).
     /// A config that estimates them at the start (`calibration: rollouts`) names no file, so it is an error there.
@@ -24,25 +23,36 @@ public enum RunCalibration {
     /// μ/σ for the config at `configURL` (paths relative to its folder) on `fraction` of `trainTasks` training tasks,
     /// drawn with `seed` (default: the config's seed).
     public static func estimate(configURL: URL, config: ParaRLConfig, source: Source, fraction: Double = 0.01,
-                                trainTasks: Int = RolloutCalibration.trainTasks, seed: UInt64? = nil) throws -> CLIPCalibration {
+                                trainTasks: Int = CLIPCalibration.trainTasks, seed: UInt64? = nil) throws -> CLIPCalibration {
         guard fraction > 0 && fraction <= 1 && trainTasks >= 1 else {
             throw TrainerError.invalidConfig(file: configURL.path, key: "calibration",
                                              reason: "the share must be in (0, 1] and the task count at least 1")
         }
         let resolved = try ParaRLRun.resolvingPaths(config, configURL: configURL)
         let scorer = try ParaRLRun.scorer(resolved, file: configURL.path)
-        let seed = seed ?? config.seed
-        switch source {
-        case .references:
-            return try CLIPCalibration.fromReferences(scorer: scorer, worldSeed: config.worldSeed, trainTasks: trainTasks,
-                                                      fraction: fraction, seed: seed, model: resolved.clipModel)
-        case .rollouts:
-            let bundle = try ParaRLRun.loadBundle(URL(fileURLWithPath: resolved.initCheckpoint), key: "init_checkpoint",
-                                                  file: configURL.path)
-            return try RolloutCalibration.estimate(bundle: bundle, sampler: config.sampler, scorer: scorer,
-                                                   prompts: CLIPCalibration.subsetSize(trainTasks: trainTasks, fraction: fraction),
-                                                   batch: config.groupSize, seed: seed, worldSeed: config.worldSeed,
-                                                   model: resolved.clipModel, trainTasks: trainTasks)
+        let policy = try source == .rollouts
+            ? CLIPCalibration.RolloutPolicy(bundle: ParaRLRun.loadBundle(URL(fileURLWithPath: resolved.initCheckpoint),
+                                                                         key: "init_checkpoint", file: configURL.path),
+                                            sampler: config.sampler, batch: config.groupSize)
+            : nil
+        return try CLIPCalibration.estimate(source, scorer: scorer, worldSeed: config.worldSeed, trainTasks: trainTasks,
+                                            count: CLIPCalibration.subsetSize(trainTasks: trainTasks, fraction: fraction),
+                                            fraction: source == .references ? fraction : nil, seed: seed ?? config.seed,
+                                            model: resolved.clipModel, policy: policy)
+    }
+
+    /// The μ/σ a run of `config` (paths resolved) starts with: estimated on `bundle`'s partial rollouts
+    /// (`calibration: rollouts`, `calibration_prompts` prompts) or read from the config's calibration file.
+    public static func forRun(_ config: ParaRLConfig, bundle: PolicyBundle, scorer: () throws -> CLIPScorer,
+                              file: String) throws -> CLIPCalibration {
+        if config.calibratesOnRollouts {
+            return try CLIPCalibration.estimate(.rollouts, scorer: try scorer(), worldSeed: config.worldSeed,
+                                                trainTasks: CLIPCalibration.trainTasks, count: config.calibrationPrompts,
+                                                seed: config.seed, model: config.clipModel,
+                                                policy: .init(bundle: bundle, sampler: config.sampler, batch: config.groupSize))
+        }
+        do { return try CLIPCalibration.read(from: URL(fileURLWithPath: config.calibration)) } catch {
+            throw TrainerError.invalidConfig(file: file, key: "calibration", reason: "\(error) (run `pararl calibrate`)")
         }
     }
 }

@@ -112,20 +112,6 @@ struct CLIPTrainingTests {
         #expect(shipped.model.contextLength == 96 && shipped.batchSize == 32)
     }
 
-    @Test("reward R = ½(1 + clip((c − μ)/σ, −1, 1)) and calibration statistics")
-    func reward() {
-        let r = CLIPReward(mu: 20, sigma: 4)
-        #expect(r.reward(score: 20) == 0.5)
-        #expect(r.reward(score: 22) == 0.75)
-        #expect(r.reward(score: 30) == 1)
-        #expect(r.reward(score: 0) == 0)
-        let (mu, sigma) = CLIPCalibration.statistics([1, 3, 5, 7])
-        #expect(mu == 4 && abs(sigma - 5.0.squareRoot()) < 1e-12)
-        var rng = RandomStream(seed: 2)
-        let pairs = CLIPCalibration.referencePairs(source: WorldTaskSource(seed: 0), trainTasks: 500, fraction: 0.01, rng: &rng)
-        #expect(pairs.texts.count == 5 && pairs.images.count == 5)
-    }
-
     @Test("a few training steps on a micro model run, lower the loss and save a loadable HF folder")
     func trainSteps() throws {
         let tokenizer = try #require(sharedTokenizer, "run tools/setup.sh to fetch the BPE vocabulary")

@@ -8,6 +8,7 @@ import ParaRLCLIP
 import ParaRLCore
 import ParaRLPolicy
 @testable import ParaRLTrainer
+import ParaRLWorld
 import TestSupport
 
 @Suite("ParaRL objective")
@@ -24,6 +25,20 @@ struct ObjectiveTests {
         // A different μ/σ moves every reward as the formula says.
         let shifted = CLIPReward(mu: 10, sigma: 20).rewards(scores: [[20]])
         #expect(abs(shifted[0][0] - 0.75) < 1e-12)
+    }
+
+    @Test("reward R = ½(1 + clip((c − μ)/σ, −1, 1)) and calibration statistics")
+    func reward() {
+        let r = CLIPReward(mu: 20, sigma: 4)
+        #expect(r.reward(score: 20) == 0.5)
+        #expect(r.reward(score: 22) == 0.75)
+        #expect(r.reward(score: 30) == 1)
+        #expect(r.reward(score: 0) == 0)
+        let (mu, sigma) = CLIPCalibration.statistics([1, 3, 5, 7])
+        #expect(mu == 4 && abs(sigma - 5.0.squareRoot()) < 1e-12)
+        var rng = RandomStream(seed: 2)
+        let pairs = CLIPCalibration.referencePairs(source: WorldTaskSource(seed: 0), trainTasks: 500, fraction: 0.01, rng: &rng)
+        #expect(pairs.texts.count == 5 && pairs.images.count == 5)
     }
 
     @Test("advantages: per step over the group, population std + 1e-4, zero-variance steps give 0 and are counted")

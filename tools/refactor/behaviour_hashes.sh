@@ -29,6 +29,7 @@ run clip train --config "$out/cfg/clip-micro.yaml"
 cp "$root/rl-configs/pararl-micro.yaml" "$out/cfg/"
 sed -e 's/^objective: .*/objective: output/' "$out/cfg/pararl-micro.yaml" > "$out/cfg/pararl-micro-output.yaml"
 run calibrate --config "$out/cfg/pararl-micro.yaml"
+run calibrate --config "$out/cfg/pararl-micro.yaml" --source rollouts --fraction 0.0002 --out "$out/runs/calibration-rollouts/clip_calibration.json"
 run train --config "$out/cfg/pararl-micro.yaml" --run-dir "$out/runs/rl-trajectory"
 run train --config "$out/cfg/pararl-micro-output.yaml" --run-dir "$out/runs/rl-output"
 
