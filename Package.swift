@@ -33,8 +33,7 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "ParaRLStorage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "ParaRLWorld", dependencies: ["ParaRLCore", "CPNG"]),
-        .target(name: "ParaRLCLIP", dependencies: ["ParaRLCore", "ParaRLWorld", "CZlib",
-                                                  .product(name: "Yams", package: "Yams")]),
+        .target(name: "ParaRLCLIP", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLRunKit", "CZlib"]),
         // What every training loop shares: strict YAML configs, atomic files, checkpoints and trainer state, optimiser
         // settings, rank shares and root synchronisation, the errors that name file and key.
         .target(name: "ParaRLRunKit", dependencies: ["ParaRLCore", "ParaRLDistributed", .product(name: "Yams", package: "Yams")]),
@@ -67,7 +66,7 @@ let package = Package(
         .testTarget(name: "ParaRLCoreTests", dependencies: ["ParaRLCore", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLWorldTests", dependencies: ["ParaRLCore", "ParaRLWorld", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ParaRLCLIPTests", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ParaRLCLIPTests", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLRunKit", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLRunKitTests", dependencies: ["ParaRLRunKit"]),
         .testTarget(name: "ParaRLPolicyTests", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLPolicy", "ParaRLRunKit", "ParaRLSFT",
                                                          "TestSupport"], exclude: ["Fixtures"]),

@@ -24,55 +24,24 @@ struct CLIPTrainCommand: ParsableCommand {
     @OptionGroup var vocabulary: CLIPVocabularyOptions
     @OptionGroup var compute: ComputeOptions
 
-    struct Report: Codable {
-        var steps: Int, trainSeconds: Double, finalLoss: Double, logitScale: Float
-        var evaluation: CLIPWorldEvaluation
-        enum CodingKeys: String, CodingKey {
-            case steps, trainSeconds = "train_seconds", finalLoss = "final_loss", logitScale = "logit_scale", evaluation
-        }
-    }
-
     func run() throws {
         compute.apply()
         var settings = try CLIPTrainConfig.load(url: URL(fileURLWithPath: config))
         if let out { settings.out = out }
         if let steps { settings.steps = steps }
-        let trainer = try CLIPTrainer(config: settings, tokenizer: try vocabulary.tokenizer())
-        let outURL = URL(fileURLWithPath: settings.out)
-        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(settings).write(to: outURL.appendingPathComponent("config.resolved.json"), options: .atomic)
-        let start = Date()
-        var recent: [Double] = [], lastLoss = 0.0
-        for step in 0..<settings.steps {
-            let (loss, norm) = try trainer.step(index: step)
-            recent.append(loss)
-            lastLoss = loss
-            if (step + 1) % settings.logEvery == 0 || step + 1 == settings.steps {
-                let elapsed = Date().timeIntervalSince(start)
-                let rate = Double(step + 1) / max(elapsed, 1e-9)
-                let mean = recent.reduce(0, +) / Double(recent.count)
-                print(String(format: "step %d/%d loss %.4f grad_norm %.3f logit_scale %.3f %.2f steps/s eta %.0fs",
-                             step + 1, settings.steps, mean, norm, trainer.model.logitScale, rate,
-                             Double(settings.steps - step - 1) / rate))
-                fflush(stdout)  // one line per log interval, also when stdout is a file
-                recent.removeAll()
-            }
+        let report = try CLIPTrainRun.run(config: settings, tokenizer: try vocabulary.tokenizer()) { p in
+            print(String(format: "step %d/%d loss %.4f grad_norm %.3f logit_scale %.3f %.2f steps/s eta %.0fs",
+                         p.step, p.steps, p.meanLoss, p.gradNorm, p.logitScale, p.stepsPerSecond, p.etaSeconds))
+            fflush(stdout)  // one line per log interval, also when stdout is a file
         }
-        let trainSeconds = Date().timeIntervalSince(start)
-        try trainer.model.save(directory: outURL.appendingPathComponent("model"))
-        let evaluation = try trainer.evaluate()
-        let report = Report(steps: settings.steps, trainSeconds: trainSeconds, finalLoss: lastLoss,
-                            logitScale: trainer.model.logitScale, evaluation: evaluation)
-        try encoder.encode(report).write(to: outURL.appendingPathComponent("report.json"), options: .atomic)
+        let evaluation = report.evaluation
         if json { try printJSON(report) } else {
             print(String(format: "trained %d steps in %.1f s; retrieval top-1 %.3f, hard-negative win rate %.3f (caption %.3f, reasoning %.3f)",
-                         settings.steps, trainSeconds, evaluation.retrievalTop1, evaluation.hardNegativeWinRate,
+                         settings.steps, report.trainSeconds, evaluation.retrievalTop1, evaluation.hardNegativeWinRate,
                          evaluation.winRateCaption, evaluation.winRateReasoning))
             print("by attribute: " + evaluation.winRateByAttribute.sorted { $0.key < $1.key }
                 .map { String(format: "%@ %.3f", $0.key, $0.value) }.joined(separator: ", "))
-            print("model: \(outURL.appendingPathComponent("model").path)")
+            print("model: \(URL(fileURLWithPath: settings.out).appendingPathComponent(CLIPTrainRun.modelFolder).path)")
         }
     }
 }

@@ -124,17 +124,10 @@ struct DemoCommand: ParsableCommand {
             settings.steps = clipSteps
             settings.warmupSteps = max(1, clipSteps / 10)
             settings.evalScenes = 100
-            let trainer = try CLIPTrainer(config: settings, tokenizer: tokenizer)
-            let t = Date()
-            for step in 0..<clipSteps {
-                let (loss, _) = try trainer.step(index: step)
-                if (step + 1) % 50 == 0 || step + 1 == clipSteps {
-                    let rate = Double(step + 1) / Date().timeIntervalSince(t)
-                    say(String(format: "clip step %d/%d loss %.3f %.1f steps/s", step + 1, clipSteps, loss, rate))
-                }
-            }
-            try trainer.model.save(directory: clipURL)
-            let e = try trainer.evaluate()
+            settings.out = clipURL.deletingLastPathComponent().path
+            let e = try CLIPTrainRun.run(config: settings, tokenizer: tokenizer) { p in
+                say(String(format: "clip step %d/%d loss %.3f %.1f steps/s", p.step, p.steps, p.meanLoss, p.stepsPerSecond))
+            }.evaluation
             say(String(format: "retrieval top-1 %.2f, hard-negative win rate %.2f on %d scenes", e.retrievalTop1, e.hardNegativeWinRate, e.scenes))
         }
 

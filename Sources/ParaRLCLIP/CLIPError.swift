@@ -4,8 +4,6 @@ import Foundation
 /// A typed CLIP failure.
 public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
     case config(path: String, reason: String)
-    /// A YAML config holds a key the typed config does not know.
-    case unknownConfigKey(path: String, key: String)
     case missingTensor(path: String, tensor: String)
     case unusedTensor(path: String, tensor: String)
     case wrongShape(path: String, tensor: String, expected: [Int], found: [Int])
@@ -16,7 +14,6 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .config(path, reason): return "\(path): \(reason)"
-        case let .unknownConfigKey(path, key): return "\(path): unknown key \"\(key)\""
         case let .missingTensor(path, tensor): return "\(path): missing tensor \"\(tensor)\""
         case let .unusedTensor(path, tensor): return "\(path): unused tensor \"\(tensor)\" (not part of a CLIPModel)"
         case let .wrongShape(path, tensor, expected, found):

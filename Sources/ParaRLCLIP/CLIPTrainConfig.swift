@@ -1,7 +1,8 @@
-// The typed config of `pararl clip train` (rl-configs/clip-tiny.yaml): defaults are plain values with a reason;
-// unknown keys are errors naming the key and the file.
+// The typed config of `pararl clip train` (rl-configs/clip-tiny.yaml), read by `StrictYAML` like every config:
+// defaults are plain values with a reason; unknown keys, wrong types and bad values are errors naming the file, the
+// dotted key and the line.
 import Foundation
-import Yams
+import ParaRLRunKit
 
 /// Sizes of the world CLIP.
 public struct CLIPTrainModelConfig: Codable, Sendable, Equatable {
@@ -29,21 +30,6 @@ public struct CLIPTrainModelConfig: Codable, Sendable, Equatable {
     }
 
     public init() {}
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self), d = CLIPTrainModelConfig()
-        imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize) ?? d.imageSize
-        patchSize = try c.decodeIfPresent(Int.self, forKey: .patchSize) ?? d.patchSize
-        visionWidth = try c.decodeIfPresent(Int.self, forKey: .visionWidth) ?? d.visionWidth
-        visionLayers = try c.decodeIfPresent(Int.self, forKey: .visionLayers) ?? d.visionLayers
-        visionHeads = try c.decodeIfPresent(Int.self, forKey: .visionHeads) ?? d.visionHeads
-        textWidth = try c.decodeIfPresent(Int.self, forKey: .textWidth) ?? d.textWidth
-        textLayers = try c.decodeIfPresent(Int.self, forKey: .textLayers) ?? d.textLayers
-        textHeads = try c.decodeIfPresent(Int.self, forKey: .textHeads) ?? d.textHeads
-        contextLength = try c.decodeIfPresent(Int.self, forKey: .contextLength) ?? d.contextLength
-        projectionDim = try c.decodeIfPresent(Int.self, forKey: .projectionDim) ?? d.projectionDim
-        mlpRatio = try c.decodeIfPresent(Int.self, forKey: .mlpRatio) ?? d.mlpRatio
-        hiddenAct = try c.decodeIfPresent(CLIPActivation.self, forKey: .hiddenAct) ?? d.hiddenAct
-    }
 
     /// The HF `CLIPConfig` of these sizes, with OpenAI's BPE vocabulary and special ids.
     public var clipConfig: CLIPConfig {
@@ -98,73 +84,40 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
     }
 
     public init() {}
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self), d = CLIPTrainConfig()
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
-        worldSeed = try c.decodeIfPresent(UInt64.self, forKey: .worldSeed) ?? d.worldSeed
-        trainTasks = try c.decodeIfPresent(Int.self, forKey: .trainTasks) ?? d.trainTasks
-        steps = try c.decodeIfPresent(Int.self, forKey: .steps) ?? d.steps
-        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
-        hardNegatives = try c.decodeIfPresent(Int.self, forKey: .hardNegatives) ?? d.hardNegatives
-        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? d.learningRate
-        warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps) ?? d.warmupSteps
-        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
-        gradClip = try c.decodeIfPresent(Double.self, forKey: .gradClip) ?? d.gradClip
-        maxLogitScale = try c.decodeIfPresent(Float.self, forKey: .maxLogitScale) ?? d.maxLogitScale
-        captionShare = try c.decodeIfPresent(Double.self, forKey: .captionShare) ?? d.captionShare
-        reasoningShare = try c.decodeIfPresent(Double.self, forKey: .reasoningShare) ?? d.reasoningShare
-        evalScenes = try c.decodeIfPresent(Int.self, forKey: .evalScenes) ?? d.evalScenes
-        logEvery = try c.decodeIfPresent(Int.self, forKey: .logEvery) ?? d.logEvery
-        out = try c.decodeIfPresent(String.self, forKey: .out) ?? d.out
-        model = try c.decodeIfPresent(CLIPTrainModelConfig.self, forKey: .model) ?? d.model
-    }
+
+    /// Every key, with the `model:` section's.
+    public static let keys = YAMLKeys(CodingKeys.allCases.map(\.rawValue),
+                                      sections: ["model": YAMLKeys(CLIPTrainModelConfig.CodingKeys.allCases.map(\.rawValue))])
 
     /// Reads a YAML config; unknown keys (at any level) are errors naming the key and the file.
     public static func load(url: URL) throws -> CLIPTrainConfig {
-        let path = url.path
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw CLIPError.config(path: path, reason: "cannot read: \(error.localizedDescription)")
-        }
-        return try parse(yaml: text, path: path)
+        try parse(yaml: try StrictYAML.read(url), path: url.path)
     }
 
     public static func parse(yaml text: String, path: String) throws -> CLIPTrainConfig {
-        let node: Any?
-        do { node = try Yams.load(yaml: text) } catch {
-            throw CLIPError.config(path: path, reason: "not valid YAML: \(error)")
-        }
-        guard let top = (node ?? [String: Any]()) as? [String: Any] else {
-            throw CLIPError.config(path: path, reason: "the top level must be a mapping")
-        }
-        try checkKeys(top, allowed: Set(CodingKeys.allCases.map(\.rawValue)), prefix: "", path: path)
-        if let model = top["model"] {
-            guard let m = model as? [String: Any] else { throw CLIPError.config(path: path, reason: "model must be a mapping") }
-            try checkKeys(m, allowed: Set(CLIPTrainModelConfig.CodingKeys.allCases.map(\.rawValue)), prefix: "model.", path: path)
-        }
-        let config: CLIPTrainConfig
-        do { config = try YAMLDecoder().decode(CLIPTrainConfig.self, from: text.isEmpty ? "{}" : text) } catch {
-            throw CLIPError.config(path: path, reason: "\(error)")
-        }
+        let config = try StrictYAML.decode(CLIPTrainConfig.self, from: text, defaults: CLIPTrainConfig(), keys: keys, source: path)
         try config.validate(path: path)
         return config
     }
 
-    static func checkKeys(_ map: [String: Any], allowed: Set<String>, prefix: String, path: String) throws {
-        if let key = map.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw CLIPError.unknownConfigKey(path: path, key: prefix + key)
-        }
-    }
-
     public func validate(path: String) throws {
-        func check(_ ok: Bool, _ reason: String) throws { if !ok { throw CLIPError.config(path: path, reason: reason) } }
-        try check(steps >= 0 && batchSize >= 1 && trainTasks >= 1, "steps ≥ 0, batch_size ≥ 1 and train_tasks ≥ 1")
-        try check((1...CLIPHardNegativeKind.allCases.count).contains(hardNegatives),
-                  "hard_negatives must be between 1 and \(CLIPHardNegativeKind.allCases.count) (one per attribute)")
-        try check(learningRate > 0 && warmupSteps >= 0 && weightDecay >= 0 && gradClip > 0, "invalid optimiser settings")
-        try check(captionShare >= 0 && reasoningShare >= 0 && captionShare + reasoningShare <= 1,
-                  "caption_share and reasoning_share must be ≥ 0 with a sum ≤ 1")
-        try check(evalScenes >= 1 && logEvery >= 1, "eval_scenes and log_every must be at least 1")
+        func check(_ ok: Bool, _ key: String, _ reason: String) throws {
+            if !ok { throw ParaRLError.invalidConfig(file: path, key: key, reason: reason) }
+        }
+        try check(steps >= 0, "steps", "must be non-negative")
+        try check(batchSize >= 1, "batch_size", "must be at least 1")
+        try check(trainTasks >= 1, "train_tasks", "must be at least 1")
+        try check((1...CLIPHardNegativeKind.allCases.count).contains(hardNegatives), "hard_negatives",
+                  "must be between 1 and \(CLIPHardNegativeKind.allCases.count) (one per attribute)")
+        try check(learningRate > 0 && learningRate.isFinite, "learning_rate", "must be positive")
+        try check(warmupSteps >= 0, "warmup_steps", "must be non-negative")
+        try check(weightDecay >= 0, "weight_decay", "must be non-negative")
+        try check(gradClip > 0, "grad_clip", "must be positive")
+        try check(captionShare >= 0, "caption_share", "must be non-negative")
+        try check(reasoningShare >= 0, "reasoning_share", "must be non-negative")
+        try check(captionShare + reasoningShare <= 1, "reasoning_share", "caption_share + reasoning_share must be at most 1")
+        try check(evalScenes >= 1, "eval_scenes", "must be at least 1")
+        try check(logEvery >= 1, "log_every", "must be at least 1")
         try model.clipConfig.validate(path: path)
     }
 }

@@ -2,6 +2,7 @@
 import Foundation
 @testable import ParaRLCLIP
 import ParaRLCore
+import ParaRLRunKit
 import ParaRLWorld
 import Testing
 import TestSupport
@@ -62,7 +63,7 @@ struct CLIPTrainingTests {
             }
         }
         for bad in [0, 5] {
-            #expect(throws: CLIPError.self) { try CLIPTrainConfig.parse(yaml: "hard_negatives: \(bad)\n", path: "z.yaml") }
+            #expect(throws: ParaRLError.self) { try CLIPTrainConfig.parse(yaml: "hard_negatives: \(bad)\n", path: "z.yaml") }
         }
         // Partial traces are cut past the first word that tells the anchor from each negative: an anchor and a
         // negative never share a text (that would teach the towers to ignore the changed attribute).
@@ -103,10 +104,13 @@ struct CLIPTrainingTests {
     @Test("unknown config keys are errors naming the key and file; the shipped config loads")
     func config() throws {
         #expect { try CLIPTrainConfig.parse(yaml: "steps: 3\nbogus: 1\n", path: "x.yaml") } throws: { error in
-            (error as? CLIPError) == .unknownConfigKey(path: "x.yaml", key: "bogus")
+            (error as? ParaRLError) == .unknownKey(file: "x.yaml", key: "bogus", line: 2)
         }
         #expect { try CLIPTrainConfig.parse(yaml: "model:\n  text_widht: 8\n", path: "y.yaml") } throws: { error in
-            (error as? CLIPError) == .unknownConfigKey(path: "y.yaml", key: "model.text_widht")
+            (error as? ParaRLError) == .unknownKey(file: "y.yaml", key: "model.text_widht", line: 2)
+        }
+        #expect(throws: ParaRLError.invalidConfig(file: "z.yaml", key: "hard_negatives", reason: "must be between 1 and 4 (one per attribute)")) {
+            try CLIPTrainConfig.parse(yaml: "hard_negatives: 9\n", path: "z.yaml")
         }
         let shipped = try CLIPTrainConfig.load(url: repositoryRoot().appendingPathComponent("rl-configs/clip-tiny.yaml"))
         #expect(shipped.model.contextLength == 96 && shipped.batchSize == 32)
