@@ -174,7 +174,8 @@ public final class ParaRLTrainer {
             throughput = Throughput(firstStep: step)  // steps/s and the ETA count training steps, not the step-0 evaluations
         }
         while step < target {
-            let (record, iterations, groups, rollouts, snapshots) = try trainStep()
+            let outcome = try trainStep()
+            let (record, iterations) = (outcome.record, outcome.iterations)
             step += 1
             let last = step == config.steps
             var evaluations: [EvaluationRecord] = []
@@ -187,7 +188,7 @@ public final class ParaRLTrainer {
             var rewardEvaluated: (RewardEvaluationRows, PairedRewardSummary, Double)?
             let every = config.rewardEval.interval(evalEvery: config.evalEvery)
             if (every > 0 && step % every == 0) || last { rewardEvaluated = try evaluateReward(step: step) }
-            try log?.commitStep(runID: runID, step: record, groups: groups, rollouts: rollouts, snapshots: snapshots,
+            try log?.commitStep(runID: runID, step: record, groups: outcome.groups, rollouts: outcome.rollouts, snapshots: outcome.snapshots,
                                 evaluations: evaluations, rewardEvaluation: rewardEvaluated?.0)
             if isRoot {
                 onEvent(.step(ParaRLStepReport(record: record, steps: config.steps, iterations: iterations,
@@ -202,173 +203,6 @@ public final class ParaRLTrainer {
             }
         }
         if step == config.steps { try log?.finishRun(runID: runID, endedAt: Date()) }
-    }
-
-    /// One scored group of this rank: its task, S, rollouts, raw scores, rewards and advantages.
-    struct ScoredGroup {
-        var index: Int
-        var task: WorldTask
-        var prompt: PolicySample
-        var conditional: PolicySequence
-        var sampledSteps: [Int]
-        var rollouts: [Rollout]
-        var scores: [[Double]]
-        var rewards: [[Double]]
-        var advantages: GroupAdvantages
-        var partialTexts: [[String]]
-        var partialImages: [[RGBImage]]
-    }
-
-    func trainStep() throws -> (StepRecord, [UpdateStatistics], [GroupRecord], [RolloutRecord], [SnapshotRecord]) {
-        let start = Date()
-        let g = config.groupSize, s = config.effectiveSampledSteps, P = config.promptsPerStep, T = config.sampler.steps
-        // Rollout phase.
-        var groups: [ScoredGroup] = []
-        for index in share {
-            let task = self.task(step: step, group: index)
-            let prompt = try bundle.prompt(task)
-            let S = sampledSteps(step: step, group: index)
-            let seeds = (0..<g).map { samplerSeed(step: step, group: index, rollout: $0) }
-            let rollouts = try sampler.sample(prompt, seeds: seeds, recordSteps: Set(S))
-            groups.append(ScoredGroup(index: index, task: task, prompt: prompt, conditional: try bundle.sequences(prompt).conditional,
-                                      sampledSteps: S, rollouts: rollouts, scores: [], rewards: [], advantages: GroupAdvantages(rewards: []),
-                                      partialTexts: [], partialImages: []))
-        }
-        let rolloutDone = Date()
-        // Scoring: every (group, rollout, t ∈ S) in one batched CLIP call.
-        var texts: [String] = [], images: [RGBImage] = []
-        for k in groups.indices {
-            groups[k].partialTexts = []; groups[k].partialImages = []
-            for rollout in groups[k].rollouts {
-                guard rollout.partials.map(\.step) == groups[k].sampledSteps else {
-                    throw TrainerError.invalidInput("the sampler returned partial outputs at \(rollout.partials.map(\.step)), not at S = \(groups[k].sampledSteps)")
-                }
-                var ts: [String] = [], ims: [RGBImage] = []
-                for partial in rollout.partials {
-                    let (text, image) = try bundle.decode(partial)
-                    ts.append(text); ims.append(image)
-                }
-                texts += ts; images += ims
-                groups[k].partialTexts.append(ts); groups[k].partialImages.append(ims)
-            }
-        }
-        let flat = try scorer.scores(texts: texts, images: images)
-        var cursor = 0
-        for k in groups.indices {
-            groups[k].scores = (0..<g).map { _ in
-                defer { cursor += s }
-                return flat[cursor..<(cursor + s)].map { Double($0) }
-            }
-            groups[k].rewards = reward.rewards(scores: groups[k].scores)
-            groups[k].advantages = GroupAdvantages(rewards: groups[k].rewards)
-        }
-        let scoringDone = Date()
-        // Update phase: the states, their π_old, π_ref and weights.
-        var items: [UpdateItem] = []
-        let outputLength = bundle.layout.outputPositions.count
-        let mask = bundle.vocabulary.special.mask
-        let positions = bundle.layout.outputPositions, imageCount = bundle.layout.imageCodes
-        var localTokens = 0.0
-        var pending: [(ScoredState, [Float], Double, Int)] = []  // state, π_old, A, tokens of its step
-        for group in groups {
-            for (i, rollout) in group.rollouts.enumerated() {
-                let record = rollout.record
-                if config.objective == .output {
-                    var final = group.conditional
-                    final.tokens = record.state(before: T + 1, prompt: group.conditional, layout: bundle.layout, maskID: mask)
-                    var rng = outputMaskStream(step: step, group: group.index, rollout: i)
-                    let (state, p) = OutputLevelMasking.mask(final: final, layout: bundle.layout, vocabulary: bundle.vocabulary, rng: &rng)
-                    items.append(UpdateItem(state: state, oldLogProbs: [], referenceLogProbs: nil,
-                                            advantage: group.advantages.advantages[i][0],
-                                            weight: OutputLevelMasking.weight(ratio: p, outputLength: outputLength, groupSize: g, groups: P)))
-                    continue
-                }
-                for (k, t) in group.sampledSteps.enumerated() {
-                    let indices = record.outputIndices(revealedAt: t)
-                    guard !indices.isEmpty else { continue }  // nothing revealed at t: |τ_i(t)| = 0 contributes nothing
-                    let state = ScoredState(tokens: record.state(before: t, prompt: group.conditional, layout: bundle.layout, maskID: mask),
-                                            keyMask: group.conditional.keyMask, positions: indices.map { positions[$0] },
-                                            targets: indices.map { record.tokens[$0] },
-                                            modalities: indices.map { $0 < imageCount ? .image : .text })
-                    pending.append((state, indices.map { record.logProb[$0] }, group.advantages.advantages[i][k], indices.count))
-                    localTokens += Double(indices.count)
-                }
-            }
-        }
-        if config.objective == .trajectory {
-            let batchTokens = Int(try communicator.sum([localTokens])[0])
-            items = pending.map { state, old, a, n in
-                UpdateItem(state: state, oldLogProbs: old, referenceLogProbs: nil, advantage: a,
-                           weight: DiffusionGRPO.weight(config.aggregation, stepTokens: n, groupSize: g, groups: P, batchTokens: batchTokens))
-            }
-        }
-        if let reference {
-            let r = try likelihood.logProbs(items.map(\.state), policy: reference)
-            for k in items.indices { items[k].referenceLogProbs = r[k] }
-        }
-        var iterations: [UpdateStatistics] = [], norm = 0.0, lr = 0.0, skipped = false
-        let params = policy.model.params, grads = policy.model.grads
-        for iteration in 0..<config.numIterations {
-            grads.zero()
-            let (local, current) = try PolicyUpdate.accumulate(items, policy: policy, likelihood: likelihood, objective: objective)
-            if failure == step + 1 { throw InjectedFailure(step: step + 1) }
-            if config.objective == .output && iteration == 0 {
-                for k in items.indices { items[k].oldLogProbs = current[k] }  // π_old on the masked states, for μ > 1
-            }
-            if communicator.size > 1 { try communicator.allreduce(grads.buffer, .sum) }
-            let sums = try communicator.sum(local.sums)
-            let maxDeviation = try communicator.gather(withUnsafeBytes(of: local.maxRatioDeviation) { Data($0) }, root: 0)
-                .map { $0.withUnsafeBytes { $0.loadUnaligned(as: Double.self) } }.max() ?? local.maxRatioDeviation
-            let reduced = UpdateStatistics(sums: sums, maxRatioDeviation: maxDeviation)
-            norm = GradientClipping.clip(grads.buffer, maxNorm: config.gradClip)
-            lr = schedule.lr(step: step * config.numIterations + iteration)
-            // Every rank holds the same summed gradient, so every rank takes the same decision.
-            let finite = norm.isFinite && reduced.loss.isFinite
-            if finite { optimizer.step(parameters: params.buffer, gradients: grads.buffer, lr: lr) } else { skipped = true }
-            iterations.append(reduced)
-        }
-        let stats = UpdateStatistics.mean(iterations)
-        let updateDone = Date()
-        // Metrics over the global batch.
-        var local = [Double](repeating: 0, count: 7)
-        var groupRecords: [GroupRecord] = [], rolloutRecords: [RolloutRecord] = [], snapshots: [SnapshotRecord] = []
-        for group in groups {
-            local[4] += Double(group.advantages.zeroStdSteps.count)
-            let inputPNG = try group.task.inputScene.map { try PNGCodec.encode(renderer.render($0)) }
-            groupRecords.append(GroupRecord(step: step + 1, group: group.index, taskID: group.task.id, kind: group.task.kind.rawValue,
-                                            category: group.task.category.rawValue, instruction: group.task.instruction,
-                                            inputImagePNG: inputPNG, sampledSteps: group.sampledSteps))
-            for (i, rollout) in group.rollouts.enumerated() {
-                let (reasoning, image) = try bundle.decode(rollout)
-                let alignment = judge.judge(JudgeReference(group.task), reasoning: reasoning, image: image).scores.outputAlignment
-                local[5] += alignment
-                local[6] += 1
-                rolloutRecords.append(RolloutRecord(step: step + 1, group: group.index, rollout: i, finalText: reasoning,
-                                                    finalImagePNG: try PNGCodec.encode(image), trajectory: rollout.record.encoded(),
-                                                    samplerSeed: rollout.record.seed))
-                for (k, t) in group.sampledSteps.enumerated() {
-                    let r = group.rewards[i][k], a = group.advantages.advantages[i][k]
-                    local[0] += r; local[1] += r * r; local[2] += a; local[3] += a * a
-                    snapshots.append(SnapshotRecord(step: step + 1, group: group.index, rollout: i, t: t, partialText: group.partialTexts[i][k],
-                                                    partialImagePNG: config.logPartialImages ? try PNGCodec.encode(group.partialImages[i][k]) : Data(),
-                                                    clipScore: group.scores[i][k], reward: r, advantage: a))
-                }
-            }
-        }
-        let m = try communicator.sum(local)
-        let n = Double(P * g * s)
-        func std(_ sum: Double, _ squares: Double) -> Double { max(0, squares / n - (sum / n) * (sum / n)).squareRoot() }
-        let tokens = max(stats.tokens, 1)
-        let record = StepRecord(step: step + 1, loss: stats.loss, policyLoss: stats.policyLoss, kl: stats.klTokens / tokens,
-                                rewardMean: m[0] / n, rewardStd: std(m[0], m[1]), advantageMean: m[2] / n, advantageStd: std(m[2], m[3]),
-                                clipFractionLow: stats.clippedLow / tokens, clipFractionHigh: stats.clippedHigh / tokens,
-                                fracZeroStd: m[4] / Double(P * s), gradNorm: norm, lr: lr, skipped: skipped,
-                                outputAlignment: m[5] / max(m[6], 1),
-                                secondsRollout: rolloutDone.timeIntervalSince(start), secondsScoring: scoringDone.timeIntervalSince(rolloutDone),
-                                secondsUpdate: updateDone.timeIntervalSince(scoringDone), secondsTotal: Date().timeIntervalSince(start),
-                                ratioDeviationMean: stats.ratioDeviationSum / tokens, ratioDeviationMax: stats.maxRatioDeviation)
-        let (allGroups, allRollouts, allSnapshots) = try gatherRecords(groupRecords, rolloutRecords, snapshots)
-        return (record, iterations, allGroups, allRollouts, allSnapshots)
     }
 
     struct RankRecords: Codable { var groups: [GroupRecord], rollouts: [RolloutRecord], snapshots: [SnapshotRecord] }
