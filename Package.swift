@@ -5,7 +5,7 @@ import PackageDescription
 let package = Package(
     name: "ParaRL",
     products: [
-        .library(name: "ParaRL", targets: ["ParaRLCore", "ParaRLRunKit", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP",
+        .library(name: "ParaRL", targets: ["ParaRLCore", "ParaRLRunKit", "ParaRLStorage", "ParaRLMedia", "ParaRLWorld", "ParaRLCLIP",
                                            "ParaRLPolicy", "ParaRLSFT", "ParaRLSampling", "ParaRLDistributed", "ParaRLTrainer",
                                            "ParaRLReport"]),
         .executable(name: "pararl", targets: ["ParaRLCLI"]),
@@ -32,32 +32,35 @@ let package = Package(
         .target(name: "ParaRLCore", dependencies: ["CBLAS", "CDNNL"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "ParaRLStorage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "ParaRLWorld", dependencies: ["ParaRLCore", "CPNG"]),
-        .target(name: "ParaRLCLIP", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLRunKit", "CZlib"]),
+        // Images and PNG, the word-level text tokenizer and the patch-VQ image tokenizer: what the policy and the CLIP
+        // scorer read and write, independent of the built-in world.
+        .target(name: "ParaRLMedia", dependencies: ["ParaRLCore", "CPNG"]),
+        .target(name: "ParaRLWorld", dependencies: ["ParaRLCore", "ParaRLMedia"]),
+        .target(name: "ParaRLCLIP", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLRunKit", "CZlib"]),
         // What every training loop shares: strict YAML configs, atomic files, checkpoints and trainer state, optimiser
         // settings, rank shares and root synchronisation, the errors that name file and key.
         .target(name: "ParaRLRunKit", dependencies: ["ParaRLCore", "ParaRLDistributed", .product(name: "Yams", package: "Yams")]),
         // The policy: the masked-diffusion transformer, its config files, vocabulary and sequence layout (DESIGN §3.1–3.2).
-        .target(name: "ParaRLPolicy", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLRunKit",
+        .target(name: "ParaRLPolicy", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLRunKit",
                                                     .product(name: "Yams", package: "Yams")]),
         // Supervised fine-tuning of the policy (DESIGN §3.3): data, objective, the loop and its log.
-        .target(name: "ParaRLSFT", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLPolicy", "ParaRLRunKit", "ParaRLStorage",
+        .target(name: "ParaRLSFT", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLPolicy", "ParaRLRunKit", "ParaRLStorage",
                                                  "ParaRLDistributed", .product(name: "GRDB", package: "GRDB.swift")]),
         // Parallel text–image sampling with dual schedulers and exact trajectory records (DESIGN §3.4).
-        .target(name: "ParaRLSampling", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLPolicy", "ParaRLRunKit"],
+        .target(name: "ParaRLSampling", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLPolicy", "ParaRLRunKit"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         // Collectives for data-parallel training: single process or MPI (DESIGN §5).
         .target(name: "ParaRLDistributed", dependencies: ["CMPIShim"]),
         // ParaRL: rewards, advantages, diffusion-GRPO, the trainer loop and its rollout log (DESIGN §3.5–3.7, §4).
-        .target(name: "ParaRLTrainer", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy", "ParaRLRunKit", "ParaRLSFT",
+        .target(name: "ParaRLTrainer", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy", "ParaRLRunKit", "ParaRLSFT",
                                                      "ParaRLSampling", "ParaRLStorage", "ParaRLDistributed",
                                                      .product(name: "GRDB", package: "GRDB.swift"),
                                                      .product(name: "Yams", package: "Yams")]),
         // Reading rollout logs: inspect queries, exports and the HTML report.
-        .target(name: "ParaRLReport", dependencies: ["ParaRLCore", "ParaRLStorage", "ParaRLWorld",
+        .target(name: "ParaRLReport", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLStorage",
                                                     .product(name: "GRDB", package: "GRDB.swift")]),
         .executableTarget(name: "ParaRLCLI",
-                          dependencies: ["ParaRLCore", "ParaRLRunKit", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy", "ParaRLSFT",
+                          dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLRunKit", "ParaRLStorage", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy", "ParaRLSFT",
                                          "ParaRLSampling", "ParaRLDistributed", "ParaRLTrainer", "ParaRLReport", "CMPIShim", "CPNG", "CBLAS", "CDNNL",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/ParaRLCLI"),
@@ -65,21 +68,21 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["ParaRLCore"], path: "Tests/TestSupport"),
         .testTarget(name: "ParaRLCoreTests", dependencies: ["ParaRLCore", "TestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "ParaRLWorldTests", dependencies: ["ParaRLCore", "ParaRLWorld", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ParaRLCLIPTests", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLRunKit", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ParaRLWorldTests", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ParaRLCLIPTests", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLRunKit", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLRunKitTests", dependencies: ["ParaRLRunKit"]),
         .testTarget(name: "ParaRLPolicyTests", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLPolicy", "ParaRLRunKit", "ParaRLSFT",
                                                          "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ParaRLSFTTests", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLSFT", "ParaRLPolicy", "ParaRLRunKit",
+        .testTarget(name: "ParaRLSFTTests", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLSFT", "ParaRLPolicy", "ParaRLRunKit",
                                                       "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLStorageTests", dependencies: ["ParaRLStorage", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ParaRLSamplingTests", dependencies: ["ParaRLCore", "ParaRLPolicy", "ParaRLRunKit", "ParaRLSampling",
                                                            "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLDistributedTests", dependencies: ["ParaRLCore", "ParaRLDistributed", "ParaRLSFT", "TestSupport"]),
-        .testTarget(name: "ParaRLTrainerTests", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy", "ParaRLRunKit",
+        .testTarget(name: "ParaRLTrainerTests", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy", "ParaRLRunKit",
                                                           "ParaRLSFT", "ParaRLSampling", "ParaRLStorage", "ParaRLTrainer",
                                                           "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ParaRLReportTests", dependencies: ["ParaRLReport", "ParaRLStorage", "ParaRLWorld", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ParaRLReportTests", dependencies: ["ParaRLMedia", "ParaRLReport", "ParaRLStorage", "ParaRLWorld", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMPIShim", "CPNG"]),
     ],
     swiftLanguageModes: [.v5]

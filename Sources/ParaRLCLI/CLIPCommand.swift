@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import ParaRLCLIP
 import ParaRLCore
+import ParaRLMedia
 import ParaRLWorld
 
 struct CLIPCommand: ParsableCommand {

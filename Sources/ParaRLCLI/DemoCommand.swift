@@ -9,6 +9,7 @@ import ParaRLCLIP
 import ParaRLSFT
 import ParaRLRunKit
 import ParaRLCore
+import ParaRLMedia
 import ParaRLPolicy
 import ParaRLSampling
 import ParaRLStorage

@@ -2,6 +2,7 @@
 // Filters are bound SQL parameters; tables fit the terminal; every view has `--json`.
 import ArgumentParser
 import Foundation
+import ParaRLMedia
 import ParaRLReport
 import ParaRLStorage
 import ParaRLWorld

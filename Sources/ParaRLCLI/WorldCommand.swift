@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import ParaRLCore
+import ParaRLMedia
 import ParaRLWorld
 
 struct World: ParsableCommand {

@@ -4,7 +4,7 @@
 // `ImagingResample` for 8-bit images (fixed-point coefficients, horizontal pass then vertical, uint8 between),
 // so it reproduces PIL exactly (measured tolerance in CLIPPreprocessingTests, fixture from tools/).
 import Foundation
-import ParaRLWorld
+import ParaRLMedia
 
 /// Pillow's separable resampling of 8-bit RGB images with the bicubic filter.
 public enum PILBicubic {

@@ -1,7 +1,7 @@
 // The CLIP score of DESIGN §3.5: c = 100 · cos(text embedding, image embedding), for batches of (text, image)
 // pairs with both towers run batched. Used by `pararl clip score`, calibration and the RL reward.
 import Foundation
-import ParaRLWorld
+import ParaRLMedia
 
 /// A loaded model with its tokenizer and image processor.
 public final class CLIPScorer: @unchecked Sendable {

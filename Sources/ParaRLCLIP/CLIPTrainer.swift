@@ -4,6 +4,7 @@
 // win rate on the evaluation split's target scenes.
 import Foundation
 import ParaRLCore
+import ParaRLMedia
 import ParaRLWorld
 
 /// Evaluation of a world CLIP.

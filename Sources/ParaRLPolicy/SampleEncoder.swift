@@ -1,6 +1,7 @@
 // From tasks to policy samples: world tasks and dataset records, text through the text tokenizer, images through
 // the image tokenizer.
 import Foundation
+import ParaRLMedia
 import ParaRLWorld
 
 /// Tokenises tasks: text through the text tokenizer, images through the image tokenizer.

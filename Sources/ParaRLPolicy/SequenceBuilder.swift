@@ -4,8 +4,8 @@
 // Every sequence has the same length T: the input is left-padded with <|pad|> (masked out of attention) to
 // the longest possible input, so the output regions sit at the same positions in every sequence.
 import Foundation
-import ParaRLWorld
 import ParaRLRunKit
+import ParaRLWorld
 
 /// A sample in token space: text ids of the text tokenizer and image codes of the image tokenizer.
 public struct PolicySample: Sendable, Equatable {

@@ -1,7 +1,7 @@
 // `pararl inspect export`: a run's table as CSV (RFC 4180) or JSON Lines, without image or trajectory blobs.
 // Snapshots are joined with their group and rollout so each line stands alone.
 import Foundation
-import ParaRLWorld
+import ParaRLMedia
 import GRDB
 import ParaRLStorage
 

@@ -3,8 +3,8 @@
 // show their denoising trajectory. Markup is XHTML-compatible, and every piece of logged text is escaped.
 import Foundation
 import ParaRLCore
+import ParaRLMedia
 import ParaRLStorage
-import ParaRLWorld
 
 public struct ReportOptions: Sendable {
     /// Training steps whose groups are shown: the first, the last and evenly spaced ones between (default 3).

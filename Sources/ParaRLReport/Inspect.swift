@@ -2,8 +2,8 @@
 // and one rollout's trajectory (partial text, c, R, A per sampled step, and its images as a PNG strip).
 import Foundation
 import GRDB
+import ParaRLMedia
 import ParaRLStorage
-import ParaRLWorld
 
 /// One run at a glance (`inspect runs`).
 public struct RunSummary: Codable, Sendable, Equatable {

@@ -4,6 +4,7 @@
 // tokenizers from the same paths (a shared file system or identical copies), the weights come from rank 0.
 import Foundation
 import ParaRLCore
+import ParaRLMedia
 import ParaRLDistributed
 import ParaRLPolicy
 import ParaRLRunKit

@@ -3,6 +3,7 @@
 // conversions between world tasks, prompts, rollouts, text and pictures.
 import Foundation
 import ParaRLCore
+import ParaRLMedia
 import ParaRLPolicy
 import ParaRLRunKit
 import ParaRLWorld

@@ -2,6 +2,7 @@
 // image, scored by the world's exact judge on ParaBench's six axes, summarised overall / per category / per kind.
 import Foundation
 import ParaRLCore
+import ParaRLMedia
 import ParaRLPolicy
 import ParaRLWorld
 

@@ -7,6 +7,7 @@
 import Foundation
 import ParaRLCLIP
 import ParaRLCore
+import ParaRLMedia
 import ParaRLDistributed
 import ParaRLPolicy
 import ParaRLRunKit

@@ -5,6 +5,7 @@
 // (the step row over the global batch and the rollout-log rows, gathered on rank 0).
 import Foundation
 import ParaRLCore
+import ParaRLMedia
 import ParaRLPolicy
 import ParaRLRunKit
 import ParaRLSampling

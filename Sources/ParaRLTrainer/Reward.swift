@@ -6,6 +6,7 @@
 import Foundation
 import ParaRLCLIP
 import ParaRLCore
+import ParaRLMedia
 import ParaRLSampling
 import ParaRLWorld
 

@@ -5,6 +5,7 @@
 import Foundation
 import ParaRLCLIP
 import ParaRLCore
+import ParaRLMedia
 import ParaRLSampling
 import ParaRLStorage
 import ParaRLWorld

@@ -2,6 +2,7 @@
 // files, written with a fixed field order so the same tasks give the same bytes, and a strict loader whose
 // errors name the file, the line and the field.
 import Foundation
+import ParaRLMedia
 
 /// One line of a dataset or prediction file.
 ///
@@ -284,29 +285,5 @@ public enum WorldDataset {
                                        size: try attribute("size", WorldSize.self), position: position))
         }
         return Scene(background: background, objects: objects)
-    }
-}
-
-/// JSON string quoting with a fixed escape set, so written files are byte-stable.
-public enum JSONText {
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
     }
 }

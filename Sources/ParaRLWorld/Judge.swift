@@ -1,5 +1,6 @@
 // The exact judge that replaces ParaBench's GPT-4.1 judge (DESIGN §3.8): six axes scored 0–100 by programs,
 // from the plan stated in the reasoning text and the scene parsed from the generated pixels.
+import ParaRLMedia
 
 /// A task's reference for the judge: what the output should be, and what the input was.
 public struct JudgeReference: Sendable, Equatable {

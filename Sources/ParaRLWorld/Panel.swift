@@ -1,5 +1,6 @@
 // The picture `pararl world show` makes: input | target side by side, enlarged, with the task's id,
 // instruction and reasoning printed below in a built-in 5×7 bitmap font (so no font library is needed).
+import ParaRLMedia
 
 public enum TaskPanel {
     static let paper = RGB(255, 255, 255), ink = RGB(30, 30, 30), faint = RGB(120, 120, 120), frame = RGB(200, 200, 200)

@@ -1,6 +1,7 @@
 // The phrasing machinery of the world's text: templates with named slots, slot classes (the phrases a slot
 // can hold), rendering with values, and matching a sentence against the grammar for the judge.
 import ParaRLCore
+import ParaRLMedia
 
 /// The phrases a template slot can hold.
 indirect enum SlotClass: Sendable {

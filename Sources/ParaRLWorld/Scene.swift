@@ -1,5 +1,6 @@
 // Scenes of the built-in task world (DESIGN §3.8): coloured shapes of two sizes on a 3×3 grid over a
 // background, and the canonical sentence that states a scene exactly and parses back to it.
+import ParaRLMedia
 
 /// Object colours: crisp palette entries, each at least ~80 RGB units from every other palette entry.
 public enum WorldColor: String, CaseIterable, Sendable, Codable, Comparable {

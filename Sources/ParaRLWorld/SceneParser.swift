@@ -1,5 +1,6 @@
 // Reads a scene back from pixels for the judge: nearest palette colour per pixel, the background by
 // majority, then per grid cell the dominant object colour and the shape and size whose mask matches best.
+import ParaRLMedia
 
 /// Parses world images into scenes. The background is the background colour most margin pixels are nearest
 /// to. A cell holds an object when at least `minObjectPixels` of its pixels are nearest to one object colour

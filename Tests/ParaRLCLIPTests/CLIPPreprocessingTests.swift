@@ -4,6 +4,7 @@
 import Foundation
 import ParaRLCLIP
 import ParaRLCore
+import ParaRLMedia
 import ParaRLWorld
 import Testing
 import TestSupport

@@ -2,6 +2,7 @@
 // images with patches still masked, partial texts with masked words, Eq. 4 rewards (μ 22, σ 4) and group advantages,
 // evaluations, and text that tries to inject markup.
 import Foundation
+import ParaRLMedia
 import ParaRLStorage
 import ParaRLWorld
 import TestSupport

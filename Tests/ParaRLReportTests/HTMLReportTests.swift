@@ -5,6 +5,7 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
+import ParaRLMedia
 import ParaRLStorage
 import ParaRLWorld
 @testable import ParaRLReport

@@ -2,6 +2,7 @@
 // run and rollout ids resolve (and fail) clearly; tables fit the requested width.
 import Foundation
 import Testing
+import ParaRLMedia
 import ParaRLStorage
 import ParaRLWorld
 @testable import ParaRLReport

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 import ParaRLCore
+import ParaRLMedia
 import ParaRLRunKit
 import ParaRLWorld
 import ParaRLPolicy

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 import TestSupport
+import ParaRLMedia
 @testable import ParaRLWorld
 
 /// A fresh temporary folder.

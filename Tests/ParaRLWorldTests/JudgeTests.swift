@@ -2,6 +2,7 @@
 // output alignment, and a defect injected into one aspect lowers the axis it should and leaves the others.
 import Foundation
 import ParaRLCore
+import ParaRLMedia
 import Testing
 import TestSupport
 @testable import ParaRLWorld

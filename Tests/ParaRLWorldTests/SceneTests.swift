@@ -2,6 +2,7 @@
 // every scene it renders, also under scattered noise.
 import Foundation
 import ParaRLCore
+import ParaRLMedia
 import Testing
 import TestSupport
 @testable import ParaRLWorld

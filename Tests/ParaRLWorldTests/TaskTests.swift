@@ -2,6 +2,7 @@
 // states the target, held-out combinations, and the world rules each task type must follow.
 import Foundation
 import ParaRLCore
+import ParaRLMedia
 import Testing
 import TestSupport
 @testable import ParaRLWorld

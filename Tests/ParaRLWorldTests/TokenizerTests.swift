@@ -3,6 +3,7 @@
 // deterministic, strict file loading).
 import Foundation
 import ParaRLCore
+import ParaRLMedia
 import Testing
 import TestSupport
 @testable import ParaRLWorld

@@ -39,13 +39,15 @@ out = sys.argv[1]
 runs = os.path.join(out, "runs")
 timeish = ("time", "seconds", "created", "started", "finished", "wall", "elapsed", "_at", "code_version")
 
-import json
+import json, re
 run_id = None
 
 def digest(data: bytes) -> str:
     # Paths under the output folder (also JSON-escaped) and the run id (it holds the start time) are written into
     # configs and logs; hash them folder- and clock-independently.
     data = data.replace(out.encode(), b"$OUT").replace(out.replace("/", "\\/").encode(), b"$OUT")
+    # The CLIP vocabulary is wherever the checkout keeps it.
+    data = re.sub(rb"[^\s'\"]*bpe_simple_vocab_16e6\.txt\.gz", b"$VOCAB", data)
     if run_id:
         data = data.replace(run_id.encode(), b"$RUN")
     return hashlib.sha256(data).hexdigest()[:16]

@@ -1,10 +1,10 @@
-// The policy's text tokenizer: whole lowercase words and single punctuation marks, with a vocabulary built
-// from the world's grammar (every word and mark the task generator can emit) and an `<unk>` fallback.
+// The policy's text tokenizer: whole lowercase words and single punctuation marks over a word list (the built-in
+// world's grammar, or a corpus's words) with an `<unk>` fallback.
 import Foundation
 
 /// Word-level tokenizer. Text is lowercased and split into words (letters, digits, apostrophes) and single
 /// punctuation marks; whitespace only separates. `decode` joins tokens with single spaces and no space
-/// before `. , : ; ! ?`, so `decode(encode(t)) == t` for all text the world generates.
+/// before `. , : ; ! ?`, so `decode(encode(t)) == t` for all text made of its words.
 public struct TextTokenizer: Equatable, Sendable {
     public static let unknownToken = "<unk>"
     public static let format = "pararl-text-vocabulary"
@@ -30,16 +30,13 @@ public struct TextTokenizer: Equatable, Sendable {
         self.ids = ids
     }
 
-    /// The world's vocabulary: punctuation, then every word of its grammar in byte order.
-    public static func world() -> TextTokenizer { TextTokenizer(words: WorldGrammar.vocabulary) }
-
-    /// A vocabulary from a corpus (e.g. a user dataset's instructions and reasoning): the world's words first,
-    /// then the corpus's other words seen at least `minCount` times, in byte order.
-    public static func fitted(to texts: [String], minCount: Int = 1) -> TextTokenizer {
+    /// A vocabulary of `base` followed by the other words of a corpus (e.g. a user dataset's instructions and
+    /// reasoning) seen at least `minCount` times, in byte order.
+    public static func fitted(to texts: [String], base: [String], minCount: Int = 1) -> TextTokenizer {
         var counts: [String: Int] = [:]
         for t in texts { for w in split(t.lowercased()) { counts[w, default: 0] += 1 } }
         let extra = counts.filter { $0.value >= minCount }.map(\.key).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        return TextTokenizer(words: WorldGrammar.vocabulary + extra)
+        return TextTokenizer(words: base + extra)
     }
 
     public func id(of token: String) -> Int { ids[token] ?? unknownID }
