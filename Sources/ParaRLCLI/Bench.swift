@@ -4,6 +4,7 @@ import ArgumentParser
 import CBLAS
 import CDNNL
 import Foundation
+import ParaRLMedia
 import ParaRLCore
 
 struct Bench: ParsableCommand {
@@ -97,7 +98,7 @@ struct BenchGEMM: ParsableCommand {
             }
         }
         if json {
-            let data = try JSONEncoder().encode(rows)
+            let data = try JSONText.outputEncoder().encode(rows)
             print(String(decoding: data, as: UTF8.self))
             return
         }

@@ -2,6 +2,7 @@
 // the same computation tools/bench/peer_torch.py runs in PyTorch.
 import ArgumentParser
 import Foundation
+import ParaRLMedia
 import ParaRLCore
 
 struct BenchTransformer: ParsableCommand {
@@ -63,7 +64,7 @@ struct BenchTransformer: ParsableCommand {
                        threads: Parallel.threadCount, backend: GEMM.backend.name, openblasCore: OpenBLASGEMM.coreName,
                        parameters: config.parameterCount)
         if json {
-            print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
+            print(String(decoding: try JSONText.outputEncoder().encode(r), as: UTF8.self))
         } else {
             print(String(format: "transformer fwd+bwd: %.3f s (forward %.3f s), %.0f GFLOP/s, %d params, %d threads, %@ [%@]",
                          r.seconds, r.forwardSeconds, r.gflops, r.parameters, r.threads, r.backend, r.openblasCore))

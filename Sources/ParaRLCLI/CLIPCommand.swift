@@ -26,9 +26,7 @@ struct CLIPVocabularyOptions: ParsableArguments {
 
 /// Prints a JSON value on one line.
 func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    print(String(decoding: try JSONText.outputEncoder().encode(value), as: UTF8.self))
 }
 
 struct CLIPTokenizeCommand: ParsableCommand {
@@ -189,9 +187,7 @@ struct CLIPExportCommand: ParsableCommand {
         let scorer = CLIPScorer(model: try CLIPModel.load(directory: outURL), tokenizer: try vocabulary.tokenizer())
         let e = try CLIPTrainer.evaluate(scorer: scorer, tasks: Array(WorldTaskSource(seed: 0).evalTasks.prefix(scenes)), seed: 0)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(e), as: UTF8.self))
+            print(String(decoding: try JSONText.outputEncoder(pretty: true).encode(e), as: UTF8.self))
         } else {
             print(String(format: "wrote %@ (%@); retrieval top-1 %.3f, hard-negative win rate %.3f on %d scenes", out, type.rawValue,
                          e.retrievalTop1, e.hardNegativeWinRate, e.scenes))

@@ -3,6 +3,7 @@
 // --sft-step runs in PyTorch — with the machine's sgemm rate measured in the same run.
 import ArgumentParser
 import Foundation
+import ParaRLMedia
 import ParaRLCore
 import ParaRLPolicy
 
@@ -101,7 +102,7 @@ struct PolicyBenchCommand: ParsableCommand {
                        threads: Parallel.threadCount, backend: GEMM.backend.name, openblasCore: OpenBLASGEMM.coreName,
                        parameters: tc.parameterCount)
         if json {
-            print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
+            print(String(decoding: try JSONText.outputEncoder().encode(r), as: UTF8.self))
         } else {
             print(String(format: "SFT step: %.3f s, %.1f sequences/s, %.0f GFLOP/s = %.0f%% of sgemm (%.0f GFLOP/s), %d params, %d threads, %@ [%@]",
                          r.seconds, r.sequencesPerSecond, r.gflops, r.percentOfSgemm, r.sgemmGflops, r.parameters, r.threads,

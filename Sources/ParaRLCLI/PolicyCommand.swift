@@ -2,6 +2,7 @@
 // MMaDA/LLaDA checkpoint against PyTorch.
 import ArgumentParser
 import Foundation
+import ParaRLMedia
 import ParaRLCore
 import ParaRLPolicy
 import ParaRLSampling
@@ -108,7 +109,7 @@ struct PolicyLogitsCommand: ParsableCommand {
                                        modalities: modalities)
         if json {
             let out = Output(positions: rows, modalities: modalities?.map(\.rawValue), logits: logits)
-            print(String(decoding: try JSONEncoder().encode(out), as: UTF8.self))
+            print(String(decoding: try JSONText.outputEncoder().encode(out), as: UTF8.self))
         } else {
             for (i, p) in rows.enumerated() {
                 let row = logits[i]

@@ -2,6 +2,7 @@
 // (DESIGN §3.3), with progress, SQLite metrics, atomic checkpoints and exact resume; data-parallel under mpirun.
 import ArgumentParser
 import Foundation
+import ParaRLMedia
 import ParaRLCore
 import ParaRLSFT
 import ParaRLDistributed
@@ -82,8 +83,7 @@ struct SFTCommand: ParsableCommand {
         }
         trainer.failure = try MPILaunch.injectedFailureStep(rank: communicator.rank)
         let start = Date()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = JSONText.outputEncoder()
         try trainer.train(until: stopAfter) { event in
             if json {
                 var line: EventLine

@@ -126,15 +126,15 @@ struct SampleCommand: ParsableCommand {
             // Timing, plus the exact input sequences and sizes so a peer implementation can sample the same prompt.
             let inputs = try s.guidanceInputs(for: prompt), v = bundle.vocabulary, l = bundle.layout
             let object: [String: Any] = [
-                "rollouts": group, "steps": config.steps, "seconds": seconds, "rolloutSteps": rolloutSteps,
-                "rolloutStepsPerSecond": Double(rolloutSteps) / seconds, "threads": Parallel.threadCount,
+                "rollouts": group, "steps": config.steps, "seconds": seconds, "rollout_steps": rolloutSteps,
+                "rollout_steps_per_second": Double(rolloutSteps) / seconds, "threads": Parallel.threadCount,
                 "decoding": config.decoding.rawValue, "seeds": seeds.map { String($0) },
-                "conditional": inputs.conditional.tokens.map { Int($0) }, "conditionalKeyMask": inputs.conditional.keyMask.map { Int($0) },
-                "unconditionalImage": inputs.unconditionalImage.map { $0.tokens.map { Int($0) } } ?? NSNull(),
-                "unconditionalImageKeyMask": inputs.unconditionalImage.map { $0.keyMask.map { Int($0) } } ?? NSNull(),
-                "imageRegionStart": l.imageRegion.lowerBound, "imageCodes": l.imageCodes, "textRegionStart": l.textRegion.lowerBound,
-                "textLength": l.textLength, "maskID": v.special.mask, "textVocabSize": v.textCount, "eosID": v.special.eos,
-                "padID": v.special.pad, "codebookOffset": v.codebookOffset, "codebookSize": v.codebookSize,
+                "conditional": inputs.conditional.tokens.map { Int($0) }, "conditional_key_mask": inputs.conditional.keyMask.map { Int($0) },
+                "unconditional_image": inputs.unconditionalImage.map { $0.tokens.map { Int($0) } } ?? NSNull(),
+                "unconditional_image_key_mask": inputs.unconditionalImage.map { $0.keyMask.map { Int($0) } } ?? NSNull(),
+                "image_region_start": l.imageRegion.lowerBound, "image_codes": l.imageCodes, "text_region_start": l.textRegion.lowerBound,
+                "text_length": l.textLength, "mask_id": v.special.mask, "text_vocab_size": v.textCount, "eos_id": v.special.eos,
+                "pad_id": v.special.pad, "codebook_offset": v.codebookOffset, "codebook_size": v.codebookSize,
                 "config": ["text_block_length": config.textBlockLength, "text_temperature": Double(config.textTemperature),
                            "image_temperature": Double(config.imageTemperature), "image_steps": config.imageSteps,
                            "image_guidance": Double(config.imageGuidance), "image_placement": config.imagePlacement.rawValue],

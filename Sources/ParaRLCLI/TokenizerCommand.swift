@@ -84,9 +84,7 @@ struct TokenizerFitCommand: ParsableCommand {
                             codebook: codebook, patch: patch, iterations: fit.iterations, converged: fit.converged,
                             fitSeconds: seconds, quality: quality, out: out)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(String(decoding: try JSONText.outputEncoder(pretty: true).encode(report), as: UTF8.self))
         } else {
             print("""
                 fitted \(codebook) codes of \(patch)×\(patch) patches on \(images.count) images \

@@ -3,6 +3,7 @@
 // data-parallel under mpirun. The loop lives in ParaRLTrainer; this file only parses options and prints.
 import ArgumentParser
 import Foundation
+import ParaRLMedia
 import ParaRLCore
 import ParaRLDistributed
 import ParaRLStorage
@@ -87,8 +88,7 @@ struct TrainCommand: ParsableCommand {
         }
         trainer.failure = try MPILaunch.injectedFailureStep(rank: communicator.rank)
         let start = Date()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = JSONText.outputEncoder()
         try trainer.train(until: stopAfter) { event in
             switch event {
             case .step(let r):

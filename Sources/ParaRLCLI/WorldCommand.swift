@@ -130,9 +130,7 @@ struct WorldJudgeCommand: ParsableCommand {
         let missing = references.ordered.filter { !judged.contains($0) && (ref != nil || $0.hasPrefix("eval-")) }
         let report = JudgeReport(judgements, missing: missing)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(String(decoding: try JSONText.outputEncoder(pretty: true).encode(report), as: UTF8.self))
         } else {
             print(Self.table(report, title: "judged \(report.count) predictions from \(pred)"))
             if !missing.isEmpty { print("note: \(missing.count) reference tasks have no prediction and are not scored") }

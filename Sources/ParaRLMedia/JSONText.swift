@@ -24,3 +24,16 @@ public enum JSONText {
         return out + "\""
     }
 }
+
+extension JSONText {
+    /// The encoder of every `--json` output: snake_case keys (the database's column names), sorted, ISO 8601 dates,
+    /// non-finite numbers as "NaN"/"Infinity"; one line, or indented with `pretty`.
+    public static func outputEncoder(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return encoder
+    }
+}

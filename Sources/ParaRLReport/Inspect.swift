@@ -79,13 +79,9 @@ public struct TrajectoryView: Encodable, Sendable, Equatable {
 }
 
 public enum Inspect {
-    /// JSON as every `--json` prints it: sorted keys, ISO 8601 dates, non-finite numbers as "NaN"/"Infinity".
+    /// JSON as every `--json` prints it (`JSONText.outputEncoder`), indented.
     public static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try JSONText.outputEncoder(pretty: true).encode(value), as: UTF8.self)
     }
 
     // MARK: runs

@@ -33,9 +33,17 @@ struct InspectTests {
         #expect(lines.count == 2 + summaries.count)
         #expect(lines.allSatisfy { $0.count <= 100 })
         #expect(lines[2].hasPrefix("output") && lines[3].hasPrefix("traj-s3"))
-        // JSON round-trips the summaries.
+        // JSON round-trips the summaries, with the database's snake_case names as keys.
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
+        decoder.keyDecodingStrategy = .custom { path in
+            // snake_case back to the Swift names (`run_id` → `runID`).
+            let parts = path[path.count - 1].stringValue.split(separator: "_").map(String.init)
+            let name = parts.enumerated().map { i, p in p == "id" && i > 0 ? "ID" : i == 0 ? p : p.prefix(1).uppercased() + p.dropFirst() }
+            return AnyKey(name.joined())
+        }
+        let json = try Inspect.json(summaries)
+        #expect(json.contains("\"run_id\"") && json.contains("\"final_reward_mean\"") && !json.contains("\"runID\""), "\(json)")
         #expect(try decoder.decode([RunSummary].self, from: Data(Inspect.json(summaries).utf8)) == summaries)
     }
 
@@ -280,4 +288,13 @@ extension InspectTests {
         let html = try HTMLReport.render([run])
         #expect(html.contains("Paired reward") && html.contains("R by t"))
     }
+}
+
+/// A coding key from a string (JSON key mapping in tests).
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ s: String) { stringValue = s }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }

@@ -65,10 +65,10 @@ def gumbel(shape, gen):
 @torch.no_grad()
 def sample(model, info, group, gen):
     cfg = info["config"]
-    steps, n, L = info["steps"], info["imageCodes"], info["textLength"]
-    img0, txt0, mask = info["imageRegionStart"], info["textRegionStart"], info["maskID"]
-    vt, off, kc = info["textVocabSize"], info["codebookOffset"], info["codebookSize"]
-    text_ids = torch.tensor(list(range(vt)) + [info["eosID"], info["padID"]])
+    steps, n, L = info["steps"], info["image_codes"], info["text_length"]
+    img0, txt0, mask = info["image_region_start"], info["text_region_start"], info["mask_id"]
+    vt, off, kc = info["text_vocab_size"], info["codebook_offset"], info["codebook_size"]
+    text_ids = torch.tensor(list(range(vt)) + [info["eos_id"], info["pad_id"]])
     head = model.ff_out.weight
     w_text, w_image = head[text_ids], head[off:off + kc]
     tau_t, tau_i, g_img = cfg["text_temperature"], cfg["image_temperature"], cfg["image_guidance"]
@@ -76,13 +76,13 @@ def sample(model, info, group, gen):
     plan = schedule(steps, L, cfg["text_block_length"], n, k_img, cfg["image_placement"])
 
     x = torch.tensor(info["conditional"]).repeat(group, 1)
-    key_mask = torch.tensor(info["conditionalKeyMask"]).repeat(group, 1)
+    key_mask = torch.tensor(info["conditional_key_mask"]).repeat(group, 1)
     x[:, img0:img0 + n] = mask
     x[:, txt0:txt0 + L] = mask
     uncond = None
-    if info["unconditionalImage"] is not None and g_img != 0:
-        uncond = torch.tensor(info["unconditionalImage"]).repeat(group, 1)
-        uncond_mask = torch.tensor(info["unconditionalImageKeyMask"]).repeat(group, 1)
+    if info["unconditional_image"] is not None and g_img != 0:
+        uncond = torch.tensor(info["unconditional_image"]).repeat(group, 1)
+        uncond_mask = torch.tensor(info["unconditional_image_key_mask"]).repeat(group, 1)
     T = x.shape[1]
     logp_record = torch.zeros(group, n + L)
     ar = torch.arange(group)[:, None]

@@ -85,9 +85,9 @@ def main():
     print("| | forward s | fwd+bwd s | GFLOP/s |")
     print("|---|---|---|---|")
     print(f"| PyTorch fp32 eager | {torch_fwd:.3f} | {torch_step:.3f} | {flops / torch_step / 1e9:.0f} |")
-    print(f"| ParaRL ({ours['backend']}, OpenBLAS core {ours['openblasCore']}) | {ours['forwardSeconds']:.3f} | "
+    print(f"| ParaRL ({ours['backend']}, OpenBLAS core {ours['openblas_core']}) | {ours['forward_seconds']:.3f} | "
           f"{ours['seconds']:.3f} | {ours['gflops']:.0f} |")
-    print(f"speed-up ParaRL / PyTorch: forward {torch_fwd / ours['forwardSeconds']:.2f}x, "
+    print(f"speed-up ParaRL / PyTorch: forward {torch_fwd / ours['forward_seconds']:.2f}x, "
           f"fwd+bwd {torch_step / ours['seconds']:.2f}x")
 
 
@@ -145,13 +145,13 @@ def sft_step(a):
     ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     flops = ours["flops"]
     print(f"SFT train step, tiny policy B={a.batch} T={seq} d={a.d_model} L={a.layers} H={a.heads} mlp={a.mlp} "
-          f"V={vocab}, {ours['textRows']} text + {ours['imageRows']} image masked rows, {a.threads} threads, "
-          f"torch {torch.__version__}; best sgemm here {ours['sgemmGflops']:.0f} GFLOP/s")
+          f"V={vocab}, {ours['text_rows']} text + {ours['image_rows']} image masked rows, {a.threads} threads, "
+          f"torch {torch.__version__}; best sgemm here {ours['sgemm_gflops']:.0f} GFLOP/s")
     print("| | s/step | sequences/s | GFLOP/s | % of sgemm |")
     print("|---|---|---|---|---|")
     tg = flops / torch_step / 1e9
-    print(f"| PyTorch fp32 eager | {torch_step:.3f} | {a.batch / torch_step:.1f} | {tg:.0f} | {100 * tg / ours['sgemmGflops']:.0f}% |")
-    print(f"| ParaRL ({ours['backend']}, OpenBLAS core {ours['openblasCore']}) | {ours['seconds']:.3f} | "
+    print(f"| PyTorch fp32 eager | {torch_step:.3f} | {a.batch / torch_step:.1f} | {tg:.0f} | {100 * tg / ours['sgemm_gflops']:.0f}% |")
+    print(f"| ParaRL ({ours['backend']}, OpenBLAS core {ours['openblas_core']}) | {ours['seconds']:.3f} | "
           f"{ours['sequencesPerSecond']:.1f} | {ours['gflops']:.0f} | {ours['percentOfSgemm']:.0f}% |")
     print(f"speed-up ParaRL / PyTorch: {torch_step / ours['seconds']:.2f}x")
 
