@@ -7,30 +7,6 @@ import Foundation
 import ParaRLCore
 import ParaRLDistributed
 
-/// Rank 0's messages on standard error (other ranks stay silent); on a terminal, step lines rewrite one line in
-/// place instead of scrolling.
-struct RankLog {
-    let isRoot: Bool
-    /// Rank 0 writing to a terminal.
-    let terminal: Bool
-
-    init(_ communicator: any Communicator) {
-        isRoot = communicator.isRoot
-        terminal = isRoot && isatty(fileno(stderr)) != 0
-    }
-
-    /// A whole line.
-    func callAsFunction(_ message: String) { if isRoot { write(message + "\n") } }
-
-    /// A step line: rewritten in place on a terminal, else a whole line.
-    func progress(_ line: String) { if terminal { write("\r" + line + "\u{1B}[K") } else { self(line) } }
-
-    /// Ends an in-place step line so the next output starts on a line of its own.
-    func endProgress() { if terminal { write("\n") } }
-
-    private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
-}
-
 /// The `--config` / `--resume` / `--stop-after` rules shared by `pararl sft` and `pararl train`.
 func validateStartOrResume(config: String?, resume: String?, stopAfter: Int?) throws {
     if config == nil && resume == nil { throw ValidationError("give --config for a new run or --resume RUN_DIR") }

@@ -1,6 +1,7 @@
 // The `pararl` command: one entry point with a subcommand per task of the trainer (DESIGN §6).
 import ArgumentParser
 import Foundation
+import ParaRLMedia
 import ParaRLCore
 
 @main
@@ -44,4 +45,9 @@ struct ComputeOptions: ParsableArguments {
         let backend = GEMM.backend(named: gemm) ?? OpenBLASGEMM()
         Numerics.configure(threads: threads ?? Numerics.defaultThreads(), backend: backend)
     }
+}
+
+/// One JSON line on standard output (`JSONText.outputEncoder`: snake_case keys, sorted).
+func printJSON<T: Encodable>(_ value: T) throws {
+    print(String(decoding: try JSONText.outputEncoder().encode(value), as: UTF8.self))
 }

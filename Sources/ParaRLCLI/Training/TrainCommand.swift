@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import ParaRLMedia
+import ParaRLRunKit
 import ParaRLCore
 import ParaRLDistributed
 import ParaRLStorage

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import ParaRLCLIP
+import ParaRLRunKit
 import ParaRLCore
 import ParaRLDistributed
 import ParaRLReport

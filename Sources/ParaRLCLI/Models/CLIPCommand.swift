@@ -25,9 +25,6 @@ struct CLIPVocabularyOptions: ParsableArguments {
 }
 
 /// Prints a JSON value on one line.
-func printJSON<T: Encodable>(_ value: T) throws {
-    print(String(decoding: try JSONText.outputEncoder().encode(value), as: UTF8.self))
-}
 
 struct CLIPTokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

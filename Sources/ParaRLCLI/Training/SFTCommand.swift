@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import ParaRLMedia
+import ParaRLRunKit
 import ParaRLCore
 import ParaRLSFT
 import ParaRLDistributed

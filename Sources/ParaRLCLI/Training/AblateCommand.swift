@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import ParaRLCore
+import ParaRLRunKit
 import ParaRLDistributed
 import ParaRLReport
 import ParaRLTrainer
