@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import ParaRLMedia
+import ParaRLRunKit
 import ParaRLCore
 
 @main
@@ -34,7 +35,9 @@ struct ComputeOptions: ParsableArguments {
     var gemm: String = "dnnl"
 
     func validate() throws {
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }
+        if let t = threads, !(1...Limits.threads).contains(t) {
+            throw ValidationError("--threads must be in 1…\(Limits.threads), got \(t)")
+        }
         if GEMM.backend(named: gemm) == nil {
             throw ValidationError("--gemm must be openblas, dnnl or naive, got \(gemm)")
         }

@@ -158,8 +158,9 @@ public struct PatchVQ: ImageTokenizer, Equatable {
     public static func load(from url: URL) throws -> PatchVQ {
         let file = try SafetensorsFile.read(url: url)
         func int(_ key: String) throws -> Int {
-            guard let s = file.metadata[key], let v = Int(s), v > 0 else {
-                throw ImageTokenizerError.invalidFile(path: url.path, reason: "metadata \"\(key)\" missing or not a positive integer")
+            guard let s = file.metadata[key], let v = Int(s), (1...RGBImage.maxSide).contains(v) else {
+                throw ImageTokenizerError.invalidFile(path: url.path,
+                                                      reason: "metadata \"\(key)\" missing or not an integer in 1…\(RGBImage.maxSide)")
             }
             return v
         }

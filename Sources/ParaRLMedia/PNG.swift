@@ -2,9 +2,12 @@
 // `png_image.message` instead of longjmp, so corrupt or truncated files become typed Swift errors.
 import CPNG
 import Foundation
+import ParaRLCore
 
 /// An 8-bit RGB image, rows top to bottom, pixels interleaved `r g b`.
 public struct RGBImage: Equatable, Hashable, Sendable {
+    /// Largest side and pixel count accepted from files and options (16 Mi pixels: 48 MiB of RGB).
+    public static let maxSide = 16_384, maxPixels = 1 << 24
     public let width: Int
     public let height: Int
     /// `width × height × 3` bytes.
@@ -109,8 +112,12 @@ public enum PNGCodec {
         guard begun != 0 else { throw PNGError.invalid(path: path, reason: message(&image)) }
         defer { png_image_free(&image) }
         let width = Int(image.width), height = Int(image.height)
-        guard width > 0, height > 0, width <= 1 << 15, height <= 1 << 15 else {
-            throw PNGError.invalid(path: path, reason: "unsupported size \(width)×\(height)")
+        guard width > 0, height > 0, width <= RGBImage.maxSide, height <= RGBImage.maxSide, width * height <= RGBImage.maxPixels else {
+            throw PNGError.invalid(path: path, reason: "unsupported size \(width)×\(height) (at most \(RGBImage.maxSide) a side and \(RGBImage.maxPixels) pixels)")
+        }
+        // Deflate expands at most ~1032:1, so a small file cannot hold a large image: refuse before allocating.
+        guard width * height * 3 <= data.count * 1_100 + (1 << 16) else {
+            throw PNGError.invalid(path: path, reason: "declares \(width)×\(height) pixels, more than \(data.count) bytes can hold")
         }
         image.format = png_uint_32(PNG_FORMAT_RGB)
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
@@ -125,10 +132,9 @@ public enum PNGCodec {
     public static func read(_ url: URL) throws -> RGBImage {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw PNGError.cannotRead(path: url.path, reason: FileManager.default.fileExists(atPath: url.path)
-                                      ? error.localizedDescription : "no such file")
+            data = try BoundedFile.read(url, maxBytes: 1 << 28)
+        } catch let e as BoundedFileError {
+            throw PNGError.cannotRead(path: url.path, reason: e.reason)
         }
         return try decode(data, path: url.path)
     }

@@ -30,13 +30,15 @@ public struct PolicyModelConfig: Sendable, Equatable {
     ]
     /// LLaDA/MMaDA/transformers fields that do not change the computation here; read and ignored.
     static let ignoredFields: Set<String> = [
-        "architectures", "auto_map", "model_type", "transformers_version", "torch_dtype", "precision", "use_cache",
+        "architectures", "auto_map", "model_type", "transformers_version", "torch_dtype", "dtype", "precision", "use_cache",
         "init_device", "init_fn", "init_std", "init_cutoff_factor", "attention_dropout", "residual_dropout",
         "embedding_dropout", "flash_attention", "alibi_bias_max", "mlp_ratio", "rope_full_precision",
         "attention_layer_norm_with_affine", "clip_qkv", "eos_token_id", "pad_token_id", "bos_token_id",
         "multi_query_attention", "_name_or_path", "llm_vocab_size", "codebook_size", "num_vq_tokens",
         "num_new_special_tokens", "new_vocab_size", "w_clip_vit", "pretrained_model_path",
     ]
+    /// The ignored fields our own config.json writes.
+    static let ownMetadata: Set<String> = ["architectures", "model_type", "eos_token_id", "pad_token_id"]
     static let modelFields: Set<String> = [
         "d_model", "n_layers", "n_heads", "n_kv_heads", "mlp_hidden_size", "rope_theta", "rms_norm_eps",
         "vocab_size", "embedding_size", "mask_token_id", "max_sequence_length", "pararl",
@@ -56,6 +58,12 @@ public struct PolicyModelConfig: Sendable, Equatable {
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ParaRLError.invalidConfig(file: source, key: "(root)", reason: "not a JSON object")
         }
+        // Metadata that does not change the computation loads, named in a warning (transformers ≥ 4.56 writes
+        // "dtype" where it wrote "torch_dtype"); the keys our own config.json carries stay silent.
+        let ignored = root.keys.filter { ignoredFields.contains($0) && !ownMetadata.contains($0) }.sorted()
+        if !ignored.isEmpty {
+            FileHandle.standardError.write(Data("warning: \(source): ignoring \(ignored.joined(separator: ", ")) (metadata that does not change the computation)\n".utf8))
+        }
         for key in root.keys.sorted() where !modelFields.contains(key) && !ignoredFields.contains(key) {
             guard let want = fixedFields[key] else { throw ParaRLError.unknownKey(file: source, key: key) }
             guard let value = root[key] else { continue }
@@ -72,8 +80,9 @@ public struct PolicyModelConfig: Sendable, Equatable {
         }
         func int(_ key: String) throws -> Int? {
             guard let v = root[key], !(v is NSNull) else { return nil }
-            guard let n = v as? NSNumber, Double(n.intValue) == n.doubleValue else {
-                throw ParaRLError.invalidConfig(file: source, key: key, reason: "must be an integer, got \(v)")
+            guard let n = v as? NSNumber, n.doubleValue.isFinite, n.doubleValue.rounded() == n.doubleValue,
+                  (0...Double(Limits.dimension)).contains(n.doubleValue) else {
+                throw ParaRLError.invalidConfig(file: source, key: key, reason: "must be an integer in 0…\(Limits.dimension), got \(v)")
             }
             return n.intValue
         }
@@ -91,6 +100,11 @@ public struct PolicyModelConfig: Sendable, Equatable {
             mlpHiddenSize: try required("mlp_hidden_size"), vocabSize: try required("vocab_size"),
             ropeTheta: try float("rope_theta") ?? 10_000, rmsNormEps: try float("rms_norm_eps") ?? 1e-5,
             embeddingSize: try int("embedding_size"), nKVHeads: try int("n_kv_heads"), maskTokenID: try int("mask_token_id"))
+        // The weights alone, in F32, before anything is allocated (sizes are bounded, so this cannot overflow).
+        let d = Double(transformer.dModel), embeddings = Double(transformer.vocabSize + (transformer.embeddingSize ?? transformer.vocabSize))
+        let perLayer = 4 * d * d + 3 * d * Double(transformer.mlpHiddenSize) + 2 * d
+        try Limits.checkMemory(4 * (embeddings * d + Double(transformer.nLayers) * perLayer + d), for: "the policy's weights",
+                               file: source, key: "(model)")
         do {
             try transformer.validate()
         } catch let e as TransformerError {
@@ -115,6 +129,10 @@ public struct PolicyModelConfig: Sendable, Equatable {
         guard maxLength > 0 else {
             throw ParaRLError.invalidConfig(file: source, key: "max_sequence_length", reason: "must be positive")
         }
+        // One sequence's activations of one layer (attention scores per head and the MLP), at the longest length.
+        let length = Double(maxLength)
+        try Limits.checkMemory(4 * length * (length * Double(transformer.nHeads) + 8 * d + 3 * Double(transformer.mlpHiddenSize)),
+                               for: "one sequence of max_sequence_length \(maxLength)", file: source, key: "max_sequence_length")
         return PolicyModelConfig(transformer: transformer, maxSequenceLength: maxLength, vocabulary: vocabulary)
     }
 

@@ -2,6 +2,7 @@
 // other key keeps its default (also inside nested sections), unknown keys and wrong types are errors naming the
 // file, the dotted key path and the line; size, nesting depth and aliases are limited (DESIGN §8).
 import Foundation
+import ParaRLCore
 import Yams
 
 /// The keys a config mapping accepts, and which of them are nested sections with their own keys.
@@ -30,9 +31,12 @@ public enum StrictYAML {
         guard text.utf8.count <= maxBytes else {
             throw ParaRLError.invalidConfig(file: source, key: "(file)", reason: "larger than \(maxBytes) bytes")
         }
+        // The parser stays alive until the shape check has run: nodes hold their anchors weakly.
+        let parser: Parser
         let parsed: Node?
         do {
-            parsed = try Yams.compose(yaml: text)
+            parser = try Parser(yaml: text)
+            parsed = try parser.singleRoot()
         } catch {
             throw ParaRLError.invalidConfig(file: source, key: "(file)", reason: "not valid YAML: \(error)")
         }
@@ -40,7 +44,7 @@ public enum StrictYAML {
         var lines: [String: Int] = [:]
         var merged = defaultNode
         if let root = parsed {
-            try checkShape(root, path: "", depth: 0, source: source)
+            try withExtendedLifetime(parser) { try checkShape(root, path: "", depth: 0, source: source) }
             merged = try merge(defaults: defaultNode, user: root, keys: keys, path: "", lines: &lines, source: source)
         }
         do {
@@ -67,11 +71,9 @@ public enum StrictYAML {
 
     /// The text of a config file, refusing files over `maxBytes`.
     public static func read(_ url: URL) throws -> String {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ParaRLError.io(path: url.path, reason: "cannot read the config file")
-        }
-        guard data.count <= maxBytes else {
-            throw ParaRLError.invalidConfig(file: url.path, key: "(file)", reason: "larger than \(maxBytes) bytes")
+        let data: Data
+        do { data = try BoundedFile.read(url, maxBytes: maxBytes) } catch let e as BoundedFileError {
+            throw ParaRLError.io(path: url.path, reason: "cannot read the config file: \(e.reason)")
         }
         return String(decoding: data, as: UTF8.self)
     }
@@ -85,11 +87,16 @@ public enum StrictYAML {
         path.isEmpty ? "(file)" : path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
 
-    /// No aliases anywhere, nesting at most `maxDepth`.
+    /// No anchors or aliases anywhere, nesting at most `maxDepth`.
     static func checkShape(_ node: Node, path: String, depth: Int, source: String) throws {
         let key = path.isEmpty ? "(file)" : path
         guard depth <= maxDepth else {
             throw ParaRLError.invalidConfig(file: source, key: key, reason: "nested deeper than \(maxDepth) levels", line: node.mark?.line)
+        }
+        // An anchor comes before every alias of it in document order, so refusing anchors refuses aliases before any
+        // expansion (a "billion laughs" document never gets expanded).
+        if node.anchor != nil {
+            throw ParaRLError.invalidConfig(file: source, key: key, reason: "anchors and aliases are not allowed", line: node.mark?.line)
         }
         switch node {
         case .alias:

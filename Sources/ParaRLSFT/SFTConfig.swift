@@ -100,17 +100,19 @@ public struct SFTConfig: Codable, Sendable, Equatable {
         func check(_ ok: Bool, _ key: CodingKeys, _ reason: String) throws {
             if !ok { throw ParaRLError.invalidConfig(file: source, key: key.rawValue, reason: reason) }
         }
-        try check(batchSize >= 1, .batchSize, "must be at least 1")
-        try check(steps >= 1, .steps, "must be at least 1")
+        try check(batchSize >= 1 && batchSize <= Limits.batch, .batchSize, "must be in 1…\(Limits.batch)")
+        try check(steps >= 1 && steps <= Limits.steps, .steps, "must be in 1…\(Limits.steps)")
         try check(lr > 0 && lr.isFinite, .lr, "must be positive")
-        try check(warmupSteps >= 0, .warmupSteps, "must be non-negative")
+        try check(warmupSteps >= 0 && warmupSteps <= Limits.steps, .warmupSteps, "must be in 0…\(Limits.steps)")
         try check((0...1).contains(minLRRatio), .minLRRatio, "must be in [0, 1]")
         try check(gradClip > 0, .gradClip, "must be positive")
         try check(tEpsilon > 0 && tEpsilon < 1, .tEpsilon, "must be in (0, 1)")
         try check((0...1).contains(textConditionDropout), .textConditionDropout, "must be in [0, 1]")
         try check((0...1).contains(imageConditionDropout), .imageConditionDropout, "must be in [0, 1]")
-        try check(instructionLength >= 1, .instructionLength, "must be at least 1")
-        try check(textLength >= 2, .textLength, "must be at least 2")
+        try check(instructionLength >= 1 && instructionLength <= Limits.dimension, .instructionLength,
+                  "must be in 1…\(Limits.dimension)")
+        try check(textLength >= 2 && textLength <= Limits.dimension, .textLength, "must be in 2…\(Limits.dimension)")
+        try check(evalSamples <= Limits.batch, .evalSamples, "must be at most \(Limits.batch)")
         try check(evalEvery >= 0, .evalEvery, "must be non-negative")
         try check(evalSamples >= 1, .evalSamples, "must be at least 1")
         try check(checkpointEvery >= 1, .checkpointEvery, "must be at least 1")

@@ -50,6 +50,18 @@ private let keys = YAMLKeys(["seed", "name", "sampler"], sections: ["sampler": Y
         #expect(throws: ParaRLError.self) {
             try StrictYAML.decode(Outer.self, from: alias, defaults: Outer(), keys: keys, source: "c.yaml")
         }
+        // An alias of the same type was accepted (expanded) before: it must name its key and line.
+        #expect(throws: ParaRLError.invalidConfig(file: "c.yaml", key: "seed", reason: "anchors and aliases are not allowed", line: 1)) {
+            try StrictYAML.decode(Outer.self, from: "seed: &s 7\nsampler:\n  steps: *s\n", defaults: Outer(), keys: keys, source: "c.yaml")
+        }
+        // A "billion laughs" document (10 levels of 10 aliases, also inside a section) is refused before any expansion.
+        var laughs = "name: &l0 \"lol\"\n"
+        for i in 1...10 { laughs += "l\(i): &l\(i) [" + Array(repeating: "*l\(i - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        for text in [laughs, "sampler:\n  " + laughs.replacingOccurrences(of: "\n", with: "\n  ")] {
+            #expect(throws: ParaRLError.self) {
+                try StrictYAML.decode(Outer.self, from: text, defaults: Outer(), keys: keys, source: "c.yaml")
+            }
+        }
         let deep = "name: " + String(repeating: "[", count: StrictYAML.maxDepth + 2) + String(repeating: "]", count: StrictYAML.maxDepth + 2)
         do {
             _ = try StrictYAML.decode(Outer.self, from: deep, defaults: Outer(), keys: keys, source: "c.yaml")

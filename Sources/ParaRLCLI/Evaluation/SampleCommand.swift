@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import ParaRLCore
 import ParaRLMedia
+import ParaRLRunKit
 import ParaRLSampling
 import ParaRLWorld
 
@@ -63,7 +64,7 @@ struct SampleCommand: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
-        if group < 1 { throw ValidationError("--group must be at least 1, got \(group)") }
+        if !(1...Limits.batch).contains(group) { throw ValidationError("--group must be in 1…\(Limits.batch), got \(group)") }
         if scale < 1 || scale > 32 { throw ValidationError("--scale must be in 1...32, got \(scale)") }
         if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
     }

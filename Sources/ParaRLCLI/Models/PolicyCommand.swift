@@ -77,9 +77,9 @@ struct PolicyLogitsCommand: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     static func ints(_ s: String, _ name: String) throws -> [Int] {
-        try s.split(separator: ",").map {
+        try s.split(separator: ",", omittingEmptySubsequences: false).map {
             guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("--\(name): \"\($0)\" is not an integer")
+                throw ValidationError("--\(name): \"\($0)\" is not an integer (give comma-separated integers, e.g. 1,5,9)")
             }
             return v
         }
@@ -96,7 +96,17 @@ struct PolicyLogitsCommand: ParsableCommand {
         let policy = try Policy.load(directory: URL(fileURLWithPath: checkpoint))
         let ids = try Self.ints(tokens, "tokens")
         guard !ids.isEmpty else { throw ValidationError("--tokens is empty") }
+        let vocabularySize = policy.config.transformer.vocabSize
+        if let bad = ids.first(where: { !(0..<vocabularySize).contains($0) }) {
+            throw ValidationError("--tokens: id \(bad) is outside the vocabulary 0…\(vocabularySize - 1)")
+        }
+        guard ids.count <= policy.config.maxSequenceLength else {
+            throw ValidationError("--tokens: \(ids.count) tokens exceed the model's max_sequence_length \(policy.config.maxSequenceLength)")
+        }
         let rows = try positions.map { try Self.ints($0, "positions") } ?? Array(ids.indices)
+        if let bad = rows.first(where: { !ids.indices.contains($0) }) {
+            throw ValidationError("--positions: \(bad) is outside the sequence 0…\(ids.count - 1)")
+        }
         var modalities: [Modality]?
         if restrict {
             let v = try policy.vocabulary()
