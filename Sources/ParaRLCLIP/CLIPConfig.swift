@@ -1,6 +1,7 @@
 // The CLIP configuration as Hugging Face `CLIPConfig` / `CLIPTextConfig` / `CLIPVisionConfig` (config.json),
 // with HF's defaults for absent fields; the many other keys HF writes into config.json are ignored.
 import Foundation
+import ParaRLRunKit
 
 /// Activation of the encoder MLPs (`hidden_act`).
 public enum CLIPActivation: String, Codable, Sendable {
@@ -159,5 +160,18 @@ public struct CLIPConfig: Codable, Sendable, Equatable {
         try check(v.patchSize > 0 && v.imageSize >= v.patchSize,
                   "vision_config.image_size \(v.imageSize) must be at least patch_size \(v.patchSize)")
         try check(projectionDim > 0, "projection_dim must be positive")
+        // Bounded before anything is sized from them, then the weights' memory against the machine's.
+        let sizes = [t.vocabSize, t.hiddenSize, t.intermediateSize, t.numHiddenLayers, t.maxPositionEmbeddings, v.hiddenSize,
+                     v.intermediateSize, v.numHiddenLayers, v.imageSize, v.patchSize, v.numChannels, projectionDim]
+        try check(sizes.allSatisfy { $0 <= Limits.dimension }, "every size must be at most \(Limits.dimension)")
+        let text = Double(t.vocabSize + t.maxPositionEmbeddings) * Double(t.hiddenSize)
+            + Double(t.numHiddenLayers) * Double(t.hiddenSize) * Double(4 * t.hiddenSize + 2 * t.intermediateSize)
+        let patches = Double(v.imageSize / v.patchSize) * Double(v.imageSize / v.patchSize) + 1
+        let vision = Double(v.patchSize * v.patchSize * v.numChannels) * Double(v.hiddenSize) + patches * Double(v.hiddenSize)
+            + Double(v.numHiddenLayers) * Double(v.hiddenSize) * Double(4 * v.hiddenSize + 2 * v.intermediateSize)
+        let bytes = 4 * (text + vision + Double(projectionDim) * Double(t.hiddenSize + v.hiddenSize))
+        do { try Limits.checkMemory(bytes, for: "the CLIP weights", file: path, key: "(model)") } catch let e as ParaRLError {
+            throw CLIPError.config(path: path, reason: e.description)
+        }
     }
 }

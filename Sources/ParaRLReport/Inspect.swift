@@ -174,16 +174,16 @@ public enum Inspect {
                 SELECT group_index, rollout_index, final_text, sampler_seed FROM rollouts
                 WHERE run_id = ?1 AND step = ?2 AND (?3 IS NULL OR group_index = ?3) ORDER BY group_index, rollout_index
                 """, arguments: [run.runID, step, group]).map {
-                RolloutText(group: $0["group_index"], rollout: $0["rollout_index"], finalText: $0["final_text"],
-                            samplerSeed: UInt64(bitPattern: $0["sampler_seed"]))
+                RolloutText(group: try $0.value("group_index"), rollout: try $0.value("rollout_index"), finalText: try $0.value("final_text"),
+                            samplerSeed: UInt64(bitPattern: try $0.value("sampler_seed")))
             }
             let snapshots = try Row.fetchAll(db, sql: """
                 SELECT group_index, rollout_index, t, partial_text, clip_score, reward, advantage FROM snapshots
                 WHERE run_id = ?1 AND step = ?2 AND (?3 IS NULL OR group_index = ?3) ORDER BY group_index, rollout_index, t
                 """, arguments: [run.runID, step, group]).map {
-                SnapshotText(group: $0["group_index"], rollout: $0["rollout_index"],
-                             view: SnapshotView(t: $0["t"], partialText: $0["partial_text"], clipScore: ($0["clip_score"] as Double?) ?? .nan,
-                                                reward: ($0["reward"] as Double?) ?? .nan, advantage: ($0["advantage"] as Double?) ?? .nan))
+                SnapshotText(group: try $0.value("group_index"), rollout: try $0.value("rollout_index"),
+                             view: SnapshotView(t: try $0.value("t"), partialText: try $0.value("partial_text"), clipScore: (try $0.optionalValue("clip_score") as Double?) ?? .nan,
+                                                reward: (try $0.optionalValue("reward") as Double?) ?? .nan, advantage: (try $0.optionalValue("advantage") as Double?) ?? .nan))
             }
             return (rollouts, snapshots)
         }

@@ -80,7 +80,7 @@ public final class SFTRunLog: Sendable {
         guard let database else { return [] }
         return try database.queue.read { db in
             try Row.fetchAll(db, sql: "SELECT step, text_accuracy, image_accuracy FROM sft_evals ORDER BY step").map {
-                (step: $0["step"], textAccuracy: $0["text_accuracy"], imageAccuracy: $0["image_accuracy"])
+                (step: try $0.value("step"), textAccuracy: try $0.value("text_accuracy"), imageAccuracy: try $0.value("image_accuracy"))
             }
         }
     }

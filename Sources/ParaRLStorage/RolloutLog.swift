@@ -292,11 +292,11 @@ public final class RolloutLog: Sendable {
     public func runs() throws -> [RunRecord] {
         try read("reading runs") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY started_at, run_id").map { row in
-                RunRecord(runID: row["run_id"], configYAML: row["config_yaml"], seed: UInt64(bitPattern: row["seed"]),
-                          codeVersion: row["code_version"], objective: row["objective"], sampledSteps: row["sampled_steps"],
-                          clipMu: row["clip_mu"], clipSigma: row["clip_sigma"],
-                          startedAt: try self.date(row["started_at"], table: "runs"),
-                          endedAt: try (row["ended_at"] as String?).map { try self.date($0, table: "runs") })
+                RunRecord(runID: try row.value("run_id"), configYAML: try row.value("config_yaml"), seed: UInt64(bitPattern: try row.value("seed")),
+                          codeVersion: try row.value("code_version"), objective: try row.value("objective"), sampledSteps: try row.value("sampled_steps"),
+                          clipMu: try row.value("clip_mu"), clipSigma: try row.value("clip_sigma"),
+                          startedAt: try self.date(try row.value("started_at"), table: "runs"),
+                          endedAt: try (try row.optionalValue("ended_at") as String?).map { try self.date($0, table: "runs") })
             }
         }
     }
@@ -305,16 +305,16 @@ public final class RolloutLog: Sendable {
     public func steps(runID: String) throws -> [StepRecord] {
         try read("reading the steps of run \(runID)") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM steps WHERE run_id = ? ORDER BY step", arguments: [runID]).map { row in
-                func d(_ c: String) -> Double { Self.double(row[c]) }
-                return StepRecord(step: row["step"], loss: d("loss"), policyLoss: d("policy_loss"), kl: d("kl"),
-                                  rewardMean: d("reward_mean"), rewardStd: d("reward_std"),
-                                  advantageMean: d("advantage_mean"), advantageStd: d("advantage_std"),
-                                  clipFractionLow: d("clip_fraction_low"), clipFractionHigh: d("clip_fraction_high"),
-                                  fracZeroStd: d("frac_zero_std"), gradNorm: d("grad_norm"), lr: d("lr"),
-                                  skipped: (row["skipped"] as Int) != 0, outputAlignment: d("output_alignment"),
-                                  secondsRollout: d("seconds_rollout"), secondsScoring: d("seconds_scoring"),
-                                  secondsUpdate: d("seconds_update"), secondsTotal: d("seconds_total"),
-                                  ratioDeviationMean: d("ratio_deviation_mean"), ratioDeviationMax: d("ratio_deviation_max"))
+                func d(_ c: String) throws -> Double { Self.double(try row.optionalValue(c)) }
+                return StepRecord(step: try row.value("step"), loss: try d("loss"), policyLoss: try d("policy_loss"), kl: try d("kl"),
+                                  rewardMean: try d("reward_mean"), rewardStd: try d("reward_std"),
+                                  advantageMean: try d("advantage_mean"), advantageStd: try d("advantage_std"),
+                                  clipFractionLow: try d("clip_fraction_low"), clipFractionHigh: try d("clip_fraction_high"),
+                                  fracZeroStd: try d("frac_zero_std"), gradNorm: try d("grad_norm"), lr: try d("lr"),
+                                  skipped: (try row.value("skipped") as Int) != 0, outputAlignment: try d("output_alignment"),
+                                  secondsRollout: try d("seconds_rollout"), secondsScoring: try d("seconds_scoring"),
+                                  secondsUpdate: try d("seconds_update"), secondsTotal: try d("seconds_total"),
+                                  ratioDeviationMean: try d("ratio_deviation_mean"), ratioDeviationMax: try d("ratio_deviation_max"))
             }
         }
     }
@@ -325,9 +325,9 @@ public final class RolloutLog: Sendable {
             try Row.fetchAll(db, sql: """
                 SELECT * FROM groups WHERE run_id = ? AND (?2 IS NULL OR step = ?2) ORDER BY step, group_index
                 """, arguments: [runID, step]).map { row in
-                GroupRecord(step: row["step"], group: row["group_index"], taskID: row["task_id"], kind: row["kind"],
-                            category: row["category"], instruction: row["instruction"], inputImagePNG: row["input_image_png"],
-                            sampledSteps: try self.intArray(row["sampled_steps"], table: "groups"))
+                GroupRecord(step: try row.value("step"), group: try row.value("group_index"), taskID: try row.value("task_id"), kind: try row.value("kind"),
+                            category: try row.value("category"), instruction: try row.value("instruction"), inputImagePNG: try row.optionalValue("input_image_png"),
+                            sampledSteps: try self.intArray(try row.value("sampled_steps"), table: "groups"))
             }
         }
     }
@@ -339,9 +339,9 @@ public final class RolloutLog: Sendable {
                 SELECT * FROM rollouts WHERE run_id = ?1 AND (?2 IS NULL OR step = ?2) AND (?3 IS NULL OR group_index = ?3)
                 ORDER BY step, group_index, rollout_index
                 """, arguments: [runID, step, group]).map { row in
-                RolloutRecord(step: row["step"], group: row["group_index"], rollout: row["rollout_index"],
-                              finalText: row["final_text"], finalImagePNG: Self.blob(row["final_image_png"]),
-                              trajectory: Self.blob(row["trajectory"]), samplerSeed: UInt64(bitPattern: row["sampler_seed"]))
+                RolloutRecord(step: try row.value("step"), group: try row.value("group_index"), rollout: try row.value("rollout_index"),
+                              finalText: try row.value("final_text"), finalImagePNG: Self.blob(try row.optionalValue("final_image_png")),
+                              trajectory: Self.blob(try row.optionalValue("trajectory")), samplerSeed: UInt64(bitPattern: try row.value("sampler_seed")))
             }
         }
     }
@@ -354,10 +354,10 @@ public final class RolloutLog: Sendable {
                     AND (?4 IS NULL OR rollout_index = ?4)
                 ORDER BY step, group_index, rollout_index, t
                 """, arguments: [runID, step, group, rollout]).map { row in
-                SnapshotRecord(step: row["step"], group: row["group_index"], rollout: row["rollout_index"], t: row["t"],
-                               partialText: row["partial_text"], partialImagePNG: Self.blob(row["partial_image_png"]),
-                               clipScore: Self.double(row["clip_score"]), reward: Self.double(row["reward"]),
-                               advantage: Self.double(row["advantage"]))
+                SnapshotRecord(step: try row.value("step"), group: try row.value("group_index"), rollout: try row.value("rollout_index"), t: try row.value("t"),
+                               partialText: try row.value("partial_text"), partialImagePNG: Self.blob(try row.optionalValue("partial_image_png")),
+                               clipScore: Self.double(try row.optionalValue("clip_score")), reward: Self.double(try row.optionalValue("reward")),
+                               advantage: Self.double(try row.optionalValue("advantage")))
             }
         }
     }
@@ -366,11 +366,11 @@ public final class RolloutLog: Sendable {
     public func evaluations(runID: String) throws -> [EvaluationRecord] {
         try read("reading the evaluations of run \(runID)") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM evaluations WHERE run_id = ? ORDER BY step, scope", arguments: [runID]).map { row in
-                func d(_ c: String) -> Double { Self.double(row[c]) }
-                return EvaluationRecord(step: row["step"], scope: row["scope"], tasks: row["tasks"], textQuality: d("text_quality"),
-                                        textAlignment: d("text_alignment"), imageConsistency: row["image_consistency"],
-                                        imageAlignment: d("image_alignment"), imageQuality: d("image_quality"),
-                                        outputAlignment: d("output_alignment"), overall: d("overall"))
+                func d(_ c: String) throws -> Double { Self.double(try row.optionalValue(c)) }
+                return EvaluationRecord(step: try row.value("step"), scope: try row.value("scope"), tasks: try row.value("tasks"), textQuality: try d("text_quality"),
+                                        textAlignment: try d("text_alignment"), imageConsistency: try row.optionalValue("image_consistency"),
+                                        imageAlignment: try d("image_alignment"), imageQuality: try d("image_quality"),
+                                        outputAlignment: try d("output_alignment"), overall: try d("overall"))
             }
         }
     }
@@ -380,9 +380,9 @@ public final class RolloutLog: Sendable {
         try read("reading the reward evaluations of run \(runID)") { db in
             guard try db.tableExists("reward_evals") else { return [] }
             return try Row.fetchAll(db, sql: "SELECT * FROM reward_evals WHERE run_id = ? ORDER BY step, t", arguments: [runID]).map { row in
-                RewardEvalRecord(step: row["step"], t: row["t"], tasks: row["tasks"], rollouts: row["rollouts"],
-                                 clipMean: Self.double(row["clip_mean"]), rewardMean: Self.double(row["reward_mean"]),
-                                 rewardStd: Self.double(row["reward_std"]))
+                RewardEvalRecord(step: try row.value("step"), t: try row.value("t"), tasks: try row.value("tasks"), rollouts: try row.value("rollouts"),
+                                 clipMean: Self.double(try row.optionalValue("clip_mean")), rewardMean: Self.double(try row.optionalValue("reward_mean")),
+                                 rewardStd: Self.double(try row.optionalValue("reward_std")))
             }
         }
     }
@@ -396,9 +396,9 @@ public final class RolloutLog: Sendable {
                 SELECT * FROM reward_eval_rollouts WHERE run_id = ?1 AND (?2 IS NULL OR step = ?2)
                 ORDER BY step, task_id, rollout_index, t
                 """, arguments: [runID, step]).map { row in
-                RewardEvalRolloutRecord(step: row["step"], taskID: row["task_id"], rollout: row["rollout_index"], t: row["t"],
-                                        samplerSeed: UInt64(bitPattern: row["sampler_seed"]),
-                                        clipScore: Self.double(row["clip_score"]), reward: Self.double(row["reward"]))
+                RewardEvalRolloutRecord(step: try row.value("step"), taskID: try row.value("task_id"), rollout: try row.value("rollout_index"), t: try row.value("t"),
+                                        samplerSeed: UInt64(bitPattern: try row.value("sampler_seed")),
+                                        clipScore: Self.double(try row.optionalValue("clip_score")), reward: Self.double(try row.optionalValue("reward")))
             }
         }
     }
@@ -407,7 +407,7 @@ public final class RolloutLog: Sendable {
     public func checkpoints(runID: String) throws -> [CheckpointRecord] {
         try read("reading the checkpoints of run \(runID)") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step", arguments: [runID]).map { row in
-                CheckpointRecord(step: row["step"], path: row["path"], createdAt: try self.date(row["created_at"], table: "checkpoints"))
+                CheckpointRecord(step: try row.value("step"), path: try row.value("path"), createdAt: try self.date(try row.value("created_at"), table: "checkpoints"))
             }
         }
     }
@@ -502,5 +502,28 @@ public final class RolloutLog: Sendable {
             throw RolloutLogError.corruptRow(path: path, table: table, reason: "unreadable time \(text)")
         }
         return d
+    }
+}
+
+/// A stored value that does not have the type its column should hold (e.g. text in a REAL column written by hand).
+public struct RowValueError: Error, CustomStringConvertible {
+    public var column: String, value: String, type: String
+    public var description: String { "column \(column) holds \(value), not a \(type)" }
+}
+
+extension Row {
+    /// The value of `column` as `T`, or an error naming the column and the value (GRDB's subscript would trap).
+    public func value<T: DatabaseValueConvertible>(_ column: String) throws -> T {
+        let raw: DatabaseValue = self[column]
+        guard let v = T.fromDatabaseValue(raw) else { throw RowValueError(column: column, value: "\(raw)", type: "\(T.self)") }
+        return v
+    }
+
+    /// The value of `column` as `T`, nil for NULL, or an error naming the column and the value.
+    public func optionalValue<T: DatabaseValueConvertible>(_ column: String) throws -> T? {
+        let raw: DatabaseValue = self[column]
+        if raw.isNull { return nil }
+        guard let v = T.fromDatabaseValue(raw) else { throw RowValueError(column: column, value: "\(raw)", type: "\(T.self)") }
+        return v
     }
 }

@@ -298,3 +298,18 @@ struct AnyKey: CodingKey {
     init?(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
 }
+
+@Suite("Hand-edited logs")
+struct CorruptLogTests {
+    @Test("text in a REAL column (an edit by hand) is an error naming the column, in inspect and the report, not a crash")
+    func textInRealColumn() throws {
+        let dir = try FixtureLog.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let f = try FixtureLog.write(runID: "edited", in: dir, steps: 2, seed: 3)
+        try RolloutLog(path: f.path).queue.write { try $0.execute(sql: "UPDATE steps SET loss = 'x' WHERE step = 1") }
+        let catalog = try LogCatalog(locations: [dir.path])
+        let log = try #require(catalog.runs.first).log
+        #expect { try log.steps(runID: "edited") } throws: { "\($0)".contains("column loss holds") }
+        #expect { try Inspect.runSummaries(catalog.runs) } throws: { "\($0)".contains("loss") }
+    }
+}

@@ -41,7 +41,7 @@ struct CLIPTokenizeCommand: ParsableCommand {
     @OptionGroup var vocabulary: CLIPVocabularyOptions
 
     func validate() throws {
-        if context < 2 { throw ValidationError("--context must be at least 2, got \(context)") }
+        if !(2...4096).contains(context) { throw ValidationError("--context must be in 2…4096, got \(context)") }
     }
 
     func run() throws {

@@ -38,9 +38,9 @@ struct TokenizerFitCommand: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
-        if patch < 1 { throw ValidationError("--patch must be at least 1, got \(patch)") }
-        if codebook < 1 { throw ValidationError("--codebook must be at least 1, got \(codebook)") }
-        if iterations < 1 { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
+        if !(1...256).contains(patch) { throw ValidationError("--patch must be in 1…256, got \(patch)") }
+        if !(1...65_536).contains(codebook) { throw ValidationError("--codebook must be in 1…65536, got \(codebook)") }
+        if !(1...10_000).contains(iterations) { throw ValidationError("--iterations must be in 1…10000, got \(iterations)") }
         if let m = maxImages, m < 1 { throw ValidationError("--max-images must be at least 1, got \(m)") }
     }
 

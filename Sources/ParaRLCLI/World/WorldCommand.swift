@@ -46,7 +46,9 @@ struct WorldGenerateCommand: ParsableCommand {
         } else if count != nil {
             throw ValidationError("--count applies to the train split only; the eval split always has 300 tasks")
         }
-        if imageSize < 16 { throw ValidationError("--image-size must be at least 16, got \(imageSize)") }
+        if !(16...RGBImage.maxSide).contains(imageSize) {
+            throw ValidationError("--image-size must be in 16…\(RGBImage.maxSide), got \(imageSize)")
+        }
     }
 
     func run() throws {
@@ -94,10 +96,17 @@ struct WorldJudgeCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
     @OptionGroup var compute: ComputeOptions
 
+    func validate() throws {
+        if !(16...RGBImage.maxSide).contains(imageSize) {
+            throw ValidationError("--image-size must be in 16…\(RGBImage.maxSide), got \(imageSize)")
+        }
+    }
+
     func run() throws {
         compute.apply()
         let predURL = URL(fileURLWithPath: pred)
         let records = try WorldDataset.load(predURL, schema: .predictions, checkImages: false)
+        guard !records.isEmpty else { throw ValidationError("\(pred) holds no predictions: nothing to judge") }
         let judge = WorldJudge(imageSize: imageSize)
         let references = try loadReferences(judge: judge, predictions: records)
         let tokenizer = try throughVq.map { try PatchVQ.load(from: URL(fileURLWithPath: $0)) }
@@ -203,6 +212,7 @@ struct WorldShowCommand: ParsableCommand {
 
     func validate() throws {
         if scale < 1 || scale > 32 { throw ValidationError("--scale must be in 1...32, got \(scale)") }
+        if !(16...1024).contains(imageSize) { throw ValidationError("--image-size must be in 16…1024, got \(imageSize)") }
     }
 
     func run() throws {
