@@ -27,8 +27,28 @@ public struct PolicyArchitecture: Codable, Sendable, Equatable {
     public init() {}
 
     public static func load(_ url: URL) throws -> PolicyArchitecture {
-        try StrictYAML.load(PolicyArchitecture.self, url: url, defaults: PolicyArchitecture(),
-                            allowed: CodingKeys.allCases.map(\.rawValue))
+        let a = try StrictYAML.load(PolicyArchitecture.self, url: url, defaults: PolicyArchitecture(),
+                                    allowed: CodingKeys.allCases.map(\.rawValue))
+        try a.validate(source: url.path)
+        return a
+    }
+
+    /// Sizes in range and the weights' memory on this machine; finite positive floats.
+    public func validate(source: String) throws {
+        func check(_ ok: Bool, _ key: CodingKeys, _ reason: String) throws {
+            if !ok { throw ParaRLError.invalidConfig(file: source, key: key.rawValue, reason: reason) }
+        }
+        for (value, key) in [(dModel, CodingKeys.dModel), (nLayers, .nLayers), (nHeads, .nHeads), (mlpHiddenSize, .mlpHiddenSize),
+                             (maxSequenceLength, .maxSequenceLength)] {
+            try check((1...Limits.dimension).contains(value), key, "must be in 1…\(Limits.dimension), got \(value)")
+        }
+        try check(dModel % nHeads == 0, .nHeads, "must divide d_model \(dModel)")
+        try check(initStd.isFinite && initStd > 0, .initStd, "must be a positive number, got \(initStd)")
+        try check(ropeTheta.isFinite && ropeTheta > 0, .ropeTheta, "must be a positive number, got \(ropeTheta)")
+        try check(rmsNormEps.isFinite && rmsNormEps > 0, .rmsNormEps, "must be a positive number, got \(rmsNormEps)")
+        let d = Double(dModel)
+        try Limits.checkMemory(4 * Double(nLayers) * (4 * d * d + 3 * d * Double(mlpHiddenSize)), for: "the policy's weights",
+                               file: source, key: CodingKeys.nLayers.rawValue)
     }
 
     /// The model config for a vocabulary (vocab_size = embedding_size = the unified vocabulary's size).

@@ -301,6 +301,11 @@ public final class RolloutLog: Sendable {
         }
     }
 
+    /// Logged training steps over all runs of this log.
+    public func stepCount() throws -> Int {
+        try read("counting steps") { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM steps") ?? 0 }
+    }
+
     /// The steps of a run in order.
     public func steps(runID: String) throws -> [StepRecord] {
         try read("reading the steps of run \(runID)") { db in

@@ -12,6 +12,7 @@ import ParaRLDistributed
 import ParaRLPolicy
 import ParaRLRunKit
 import ParaRLSampling
+import ParaRLStorage
 import ParaRLWorld
 
 public enum ParaRLRun {
@@ -54,7 +55,20 @@ public enum ParaRLRun {
         var exists = [0.0]
         if communicator.isRoot {
             let hasCheckpoints = !(try TrainingCheckpoint.completed(runDirectory: runDirectory)).isEmpty
-            exists[0] = hasCheckpoints || fm.fileExists(atPath: runDirectory.appendingPathComponent(configFile).path) ? 1 : 0
+            let stored = runDirectory.appendingPathComponent(configFile)
+            if hasCheckpoints {
+                exists[0] = 1
+            } else if fm.fileExists(atPath: stored.path) {
+                // A run that failed before its first checkpoint starts again from nothing: with the same config, or with any
+                // config when it never logged a step (e.g. it failed on a bad path).
+                let same = (try? String(contentsOf: stored, encoding: .utf8)) == (try config.yaml())
+                guard try same || loggedSteps(runDirectory) == 0 else {
+                    throw TrainerError.invalidInput("\(runDirectory.path) holds a ParaRL run that logged steps but stopped before its "
+                                                    + "first checkpoint, with another config: start it again with that run's config "
+                                                    + "(\(stored.path)), or remove the folder")
+                }
+                try clearUnfinished(runDirectory)
+            }
         }
         try communicator.broadcast(&exists, root: 0)
         if exists[0] != 0 { throw TrainerError.runExists(runDirectory.path) }
@@ -92,6 +106,27 @@ public enum ParaRLRun {
         return try makeTrainer(config: config, runDirectory: runDirectory, bundle: bundle, calibration: calibration,
                                runID: String(decoding: infoData, as: UTF8.self), checkpoint: nil, codeVersion: codeVersion,
                                communicator: communicator)
+    }
+
+    /// Training steps in a run folder's log (0 without a log).
+    static func loggedSteps(_ runDirectory: URL) throws -> Int {
+        let path = runDirectory.appendingPathComponent(RolloutLog.fileName).path
+        guard FileManager.default.fileExists(atPath: path) else { return 0 }
+        return try RolloutLog(readingAt: path).stepCount()
+    }
+
+    /// Removes what a run that stopped before its first checkpoint wrote (config, run id, calibration, log, tokenizers,
+    /// unfinished checkpoint folders), so it starts again as new.
+    static func clearUnfinished(_ runDirectory: URL) throws {
+        let names = [configFile, runFile, CLIPCalibration.fileName, RolloutLog.fileName, RolloutLog.fileName + "-wal",
+                     RolloutLog.fileName + "-shm", SequenceLayoutFile.tokenizerFolder, TrainingCheckpoint.folderName]
+        for name in names {
+            let url = runDirectory.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            do { try FileManager.default.removeItem(at: url) } catch {
+                throw TrainerError.io(path: url.path, reason: "cannot clear the unfinished run: \(error.localizedDescription)")
+            }
+        }
     }
 
     /// Continues the run in `runDirectory` from its newest complete checkpoint. Every rank calls it.

@@ -124,6 +124,10 @@ public final class ParaRLTrainer {
                 throw TrainerError.invalidInput("\(checkpoint.path): the trainer state does not belong to this config (seed or batch differ)")
             }
             try log?.discardSteps(runID: runID, after: state.step)
+            // A kill between the checkpoint's rename and its row leaves the row missing: the log lists what resumes.
+            if let log, try !log.checkpoints(runID: runID).contains(where: { $0.step == state.step }) {
+                try log.recordCheckpoint(runID: runID, CheckpointRecord(step: state.step, path: checkpoint.path, createdAt: Date()))
+            }
             rewardBaseline = try log?.rewardEvaluationRollouts(runID: runID, step: 0) ?? []
         }
         if communicator.size > 1 {

@@ -16,7 +16,9 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
             return "\(line.map { "\(file):\($0)" } ?? file): key \"\(key)\": \(reason)"
         case let .invalidInput(m): return "invalid input: \(m)"
         case let .io(path, reason): return "\(path): \(reason)"
-        case let .noCheckpoint(dir): return "\(dir): no complete ParaRL checkpoint to resume from"
+        case let .noCheckpoint(dir):
+            return "\(dir): no complete ParaRL checkpoint to resume from (the run stopped before its first one); start it again "
+                + "with `pararl train --config CONFIG --run-dir \(dir)` and the same config"
         case let .runExists(dir): return "\(dir) already holds a ParaRL run: resume it with --resume or choose another folder"
         }
     }

@@ -43,6 +43,8 @@ enum MPIHarness {
 
     struct Outcome {
         var status: Int32, stdout: String, stderr: String, seconds: Double, timedOut: Bool
+        /// Ended by a signal (a trap, a crash) rather than by exiting.
+        var signaled = false
     }
 
     /// Runs `pararl args` (under `mpirun -np ranks` when `ranks` is given), killed after `timeout` seconds.
@@ -93,7 +95,8 @@ enum MPIHarness {
         return Outcome(status: process.terminationStatus,
                        stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
                        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
-                       seconds: Date().timeIntervalSince(start), timedOut: timedOut)
+                       seconds: Date().timeIntervalSince(start), timedOut: timedOut,
+                       signaled: process.terminationReason == .uncaughtSignal)
     }
 
     static func temporary(_ label: String) throws -> URL {

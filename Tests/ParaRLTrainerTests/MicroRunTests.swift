@@ -229,6 +229,26 @@ struct MicroRunTests {
         #expect(try LoggedRun(resumed).steps == LoggedRun(full).steps)
     }
 
+    @Test("a run that failed before its first checkpoint starts again in its folder; a missing checkpoint row is restored on resume")
+    func unfinishedRunFolders() throws {
+        let f = try fixture()
+        // A bad CLIP path fails after the run folder is written: the same folder then starts with the corrected config.
+        #expect(throws: TrainerError.self) { try f.start("unfinished") { $0.clipModel = "/nonexistent/clip" } }
+        let folder = f.folder.appendingPathComponent("unfinished")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(ParaRLRun.configFile).path))
+        #expect(throws: TrainerError.noCheckpoint(runDirectory: folder.path)) { try ParaRLRun.resume(runDirectory: folder) }
+        let trainer = try ParaRLRun.start(configURL: folder.appendingPathComponent(ParaRLRun.configFile), runDirectory: folder) { c in
+            c.clipModel = f.clip.path
+        }
+        try trainer.train(until: 1)
+        // A kill between the checkpoint folder's rename and its row: resume lists the checkpoint it resumes from.
+        let log = try RolloutLog(path: folder.appendingPathComponent(RolloutLog.fileName).path)
+        try log.queue.write { try $0.execute(sql: "DELETE FROM checkpoints") }
+        let resumed = try ParaRLRun.resume(runDirectory: folder)
+        #expect(resumed.step == 1)
+        #expect(try log.checkpoints(runID: resumed.runID).map(\.step) == [1])
+    }
+
     @Test("the output-level objective: S = {T}, one snapshot per rollout at T, updates the policy")
     func outputLevelRun() throws {
         let f = try fixture()
