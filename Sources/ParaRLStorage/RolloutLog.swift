@@ -519,15 +519,15 @@ public struct RowValueError: Error, CustomStringConvertible {
 extension Row {
     /// The value of `column` as `T`, or an error naming the column and the value (GRDB's subscript would trap).
     public func value<T: DatabaseValueConvertible>(_ column: String) throws -> T {
-        let raw: DatabaseValue = self[column]
+        guard let raw: DatabaseValue = self[column] else { throw RowValueError(column: column, value: "no such column", type: "\(T.self)") }
         guard let v = T.fromDatabaseValue(raw) else { throw RowValueError(column: column, value: "\(raw)", type: "\(T.self)") }
         return v
     }
 
     /// The value of `column` as `T`, nil for NULL, or an error naming the column and the value.
+    /// A column the row lacks (a log written before a migration added it) reads as nil too.
     public func optionalValue<T: DatabaseValueConvertible>(_ column: String) throws -> T? {
-        let raw: DatabaseValue = self[column]
-        if raw.isNull { return nil }
+        guard let raw: DatabaseValue = self[column], !raw.isNull else { return nil }
         guard let v = T.fromDatabaseValue(raw) else { throw RowValueError(column: column, value: "\(raw)", type: "\(T.self)") }
         return v
     }
