@@ -118,6 +118,14 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
         try check(captionShare + reasoningShare <= 1, "reasoning_share", "caption_share + reasoning_share must be at most 1")
         try check(evalScenes >= 1, "eval_scenes", "must be at least 1")
         try check(logEvery >= 1, "log_every", "must be at least 1")
+        let m = model
+        for (value, key) in [(m.imageSize, "image_size"), (m.patchSize, "patch_size"), (m.visionWidth, "vision_width"),
+                             (m.visionLayers, "vision_layers"), (m.visionHeads, "vision_heads"), (m.textWidth, "text_width"),
+                             (m.textLayers, "text_layers"), (m.textHeads, "text_heads"), (m.contextLength, "context_length"),
+                             (m.projectionDim, "projection_dim")] {
+            try check((1...Limits.dimension).contains(value), "model." + key, "must be in 1…\(Limits.dimension), got \(value)")
+        }
+        try check((1...64).contains(m.mlpRatio), "model.mlp_ratio", "must be in 1…64, got \(m.mlpRatio)")
         try model.clipConfig.validate(path: path)
     }
 }

@@ -144,8 +144,9 @@ public struct PolicyModelConfig: Sendable, Equatable {
         for k in obj.keys.sorted() where !allowed.contains(k) { throw ParaRLError.unknownKey(file: source, key: "pararl.\(k)") }
         func int(_ o: [String: Any], _ key: String, _ path: String) throws -> Int {
             guard let v = o[key] else { throw ParaRLError.missingKey(file: source, key: path) }
-            guard let n = v as? NSNumber, Double(n.intValue) == n.doubleValue else {
-                throw ParaRLError.invalidConfig(file: source, key: path, reason: "must be an integer, got \(v)")
+            guard let n = v as? NSNumber, n.doubleValue.isFinite, n.doubleValue.rounded() == n.doubleValue,
+                  (0...Double(Limits.dimension)).contains(n.doubleValue) else {
+                throw ParaRLError.invalidConfig(file: source, key: path, reason: "must be an integer in 0…\(Limits.dimension), got \(v)")
             }
             return n.intValue
         }

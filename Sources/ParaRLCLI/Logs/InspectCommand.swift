@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import ParaRLMedia
 import ParaRLReport
+import ParaRLSampling
 import ParaRLStorage
 import ParaRLWorld
 
@@ -139,11 +140,25 @@ struct InspectTrajectoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        let view = try Inspect.trajectory(try logs.run(runID), id: try RolloutID(parsing: rollout))
+        let run = try logs.run(runID), id = try RolloutID(parsing: rollout)
+        let view = try Inspect.trajectory(run, id: id)
+        // The stored trajectory record must decode and verify (magic, version, length, CRC-32, value ranges) and
+        // belong to this rollout's sampler seed.
+        let stored = try run.log.rollouts(runID: run.runID, step: id.step, group: id.group).first { $0.rollout == id.rollout }
+        let record: TrajectoryRecord
+        do { record = try TrajectoryRecord(encoded: stored?.trajectory ?? Data()) } catch {
+            throw ValidationError("rollout \(id) of run \(run.runID): the stored trajectory record is corrupt: \(error)")
+        }
+        guard record.seed == stored?.samplerSeed else {
+            throw ValidationError("rollout \(id) of run \(run.runID): the trajectory record's seed \(record.seed) is not the rollout's "
+                                  + "sampler seed \(stored?.samplerSeed ?? 0)")
+        }
         if let out {
             try PNGCodec.write(try Inspect.trajectoryStrip(view, scale: scale), to: URL(fileURLWithPath: out))
         }
-        try emit(logs, json: view, text: Inspect.trajectoryText(view, width: logs.outputWidth) + (out.map { "\nstrip: \($0)" } ?? ""))
+        let verified = "trajectory record: \(record.tokens.count) positions over \(record.steps) steps, seed \(record.seed), verified"
+        try emit(logs, json: view, text: Inspect.trajectoryText(view, width: logs.outputWidth) + "\n" + verified
+                 + (out.map { "\nstrip: \($0)" } ?? ""))
     }
 }
 
