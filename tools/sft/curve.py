@@ -1,13 +1,12 @@
 #!/usr/bin/env python3
 """The SFT curve of a run (issue: a starting policy that writes): for every checkpoint of RUN, the held-out masked-token
 accuracy logged by `pararl sft` (table sft_evals of RUN/run.sqlite) and the judge on a fixed slice of the evaluation split
-(`pararl eval --limit N`, the same tasks and seeds for every checkpoint), plus the wall time at which the checkpoint was
-written. Checkpoints already judged (RUN/curve/step-N/report.json) are not sampled again, so it can run while training goes on.
+(`pararl eval --limit N`, the same tasks and seeds for every checkpoint), plus the training time up to the checkpoint
+(the sum of the logged step times, so pauses between stop and resume do not count). Checkpoints already judged (RUN/curve/step-N/report.json) are not sampled again, so it can run while training goes on.
 
   python3 tools/sft/curve.py runs/sft-world-policy --limit 60 --config rl-configs/sample-tiny.yaml [--every 500] [--threads 1]
 """
 import argparse, json, os, sqlite3, subprocess, sys
-from datetime import datetime
 
 p = argparse.ArgumentParser()
 p.add_argument("run")
@@ -21,9 +20,7 @@ a = p.parse_args()
 
 db = sqlite3.connect(os.path.join(a.run, "run.sqlite"))
 evals = {s: (ta, ia) for s, ta, ia in db.execute("SELECT step, text_accuracy, image_accuracy FROM sft_evals")}
-times = {s: t for s, t in db.execute("SELECT step, created_at FROM sft_checkpoints")}
-start = db.execute("SELECT started_at FROM sft_run").fetchone()[0] if db.execute(
-    "SELECT count(*) FROM sqlite_master WHERE name='sft_run'").fetchone()[0] else None
+step_seconds = sorted(db.execute("SELECT step, seconds FROM sft_steps"))
 ckdir = os.path.join(a.run, "checkpoints")
 steps = sorted(int(n.split("-")[1]) for n in os.listdir(ckdir) if n.startswith("step-") and
                os.path.exists(os.path.join(ckdir, n, "COMPLETE")))
@@ -41,18 +38,15 @@ for s in steps:
     if not os.path.exists(report):
         continue
     o = json.load(open(report))["overall"]
-    rows.append((s, evals.get(s, (None, None)), times.get(s), o))
+    rows.append((s, evals.get(s, (None, None)), sum(sec for st, sec in step_seconds if st <= s), o))
 
 def f(x, d=1):
     return "–" if x is None else ("%.*f" % (d, x))
 
-def minutes(t):
-    if not (t and start):
-        return "–"
-    iso = lambda x: datetime.fromisoformat(x.replace("Z", "+00:00"))
-    return "%.0f" % ((iso(t) - iso(start)).total_seconds() / 60)
+def minutes(seconds):
+    return "%.0f" % (seconds / 60)
 
-print("| step | wall min | held-out text acc. | held-out image acc. | text qual. | text align. | image cons. | image align. | image qual. | output align. | overall |")
+print("| step | train min | held-out text acc. | held-out image acc. | text qual. | text align. | image cons. | image align. | image qual. | output align. | overall |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for s, (ta, ia), t, o in rows:
     print("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
