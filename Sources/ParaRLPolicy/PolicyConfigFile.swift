@@ -80,11 +80,7 @@ public struct PolicyModelConfig: Sendable, Equatable {
         }
         func int(_ key: String) throws -> Int? {
             guard let v = root[key], !(v is NSNull) else { return nil }
-            guard let n = v as? NSNumber, n.doubleValue.isFinite, n.doubleValue.rounded() == n.doubleValue,
-                  (0...Double(Limits.dimension)).contains(n.doubleValue) else {
-                throw ParaRLError.invalidConfig(file: source, key: key, reason: "must be an integer in 0…\(Limits.dimension), got \(v)")
-            }
-            return n.intValue
+            return try boundedInt(v, key: key, source: source)
         }
         func required(_ key: String) throws -> Int {
             guard let v = try int(key) else { throw ParaRLError.missingKey(file: source, key: key) }
@@ -136,6 +132,15 @@ public struct PolicyModelConfig: Sendable, Equatable {
         return PolicyModelConfig(transformer: transformer, maxSequenceLength: maxLength, vocabulary: vocabulary)
     }
 
+    /// A JSON integer in 0…`Limits.dimension` (ids and sizes), so no arithmetic on it can overflow.
+    static func boundedInt(_ v: Any, key: String, source: String) throws -> Int {
+        guard let n = v as? NSNumber, n.doubleValue.isFinite, n.doubleValue.rounded() == n.doubleValue,
+              (0...Double(Limits.dimension)).contains(n.doubleValue) else {
+            throw ParaRLError.invalidConfig(file: source, key: key, reason: "must be an integer in 0…\(Limits.dimension), got \(v)")
+        }
+        return n.intValue
+    }
+
     static func parseVocabulary(_ value: Any, source: String) throws -> UnifiedVocabulary {
         guard let obj = value as? [String: Any] else {
             throw ParaRLError.invalidConfig(file: source, key: "pararl", reason: "must be an object")
@@ -144,11 +149,7 @@ public struct PolicyModelConfig: Sendable, Equatable {
         for k in obj.keys.sorted() where !allowed.contains(k) { throw ParaRLError.unknownKey(file: source, key: "pararl.\(k)") }
         func int(_ o: [String: Any], _ key: String, _ path: String) throws -> Int {
             guard let v = o[key] else { throw ParaRLError.missingKey(file: source, key: path) }
-            guard let n = v as? NSNumber, n.doubleValue.isFinite, n.doubleValue.rounded() == n.doubleValue,
-                  (0...Double(Limits.dimension)).contains(n.doubleValue) else {
-                throw ParaRLError.invalidConfig(file: source, key: path, reason: "must be an integer in 0…\(Limits.dimension), got \(v)")
-            }
-            return n.intValue
+            return try boundedInt(v, key: path, source: source)
         }
         let textCount = try int(obj, "text_vocab_size", "pararl.text_vocab_size")
         let codebookSize = try int(obj, "codebook_size", "pararl.codebook_size")

@@ -32,13 +32,6 @@ public enum Limits {
         }
     }
 
-    /// `value` within `range`, else an error naming the key.
-    public static func check(_ value: Int, in range: ClosedRange<Int>, file: String, key: String) throws {
-        guard range.contains(value) else {
-            throw ParaRLError.invalidConfig(file: file, key: key, reason: "must be in \(range.lowerBound)…\(range.upperBound), got \(value)")
-        }
-    }
-
     static func gib(_ bytes: Double) -> String {
         bytes.isFinite ? String(format: "%.1f GiB", bytes / Double(1 << 30)) : "an unbounded amount"
     }

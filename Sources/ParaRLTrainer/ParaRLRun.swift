@@ -73,20 +73,18 @@ public enum ParaRLRun {
         try communicator.broadcast(&exists, root: 0)
         if exists[0] != 0 { throw TrainerError.runExists(runDirectory.path) }
         let bundle = try loadBundle(URL(fileURLWithPath: config.initCheckpoint), key: "init_checkpoint", file: configURL.path)
-        // μ/σ from the config's file (every rank reads it), or estimated on rollouts by rank 0 and sent to the others.
-        var calibration: CLIPCalibration?
-        if communicator.isRoot || !config.calibratesOnRollouts {
-            calibration = try RunCalibration.forRun(config, bundle: bundle, scorer: { try scorer(config, file: configURL.path) },
-                                                    file: configURL.path)
-        }
+        // μ/σ from the config's file (every rank reads it), or estimated on rollouts by rank 0 and sent to the others
+        // (which keep rank 0's numbers under their own record; only μ and σ enter the reward).
+        let measured = communicator.isRoot || !config.calibratesOnRollouts
+            ? try RunCalibration.forRun(config, bundle: bundle, scorer: { try scorer(config, file: configURL.path) }, file: configURL.path)
+            : nil
+        var calibration = measured ?? CLIPCalibration(mu: 0, sigma: 0, count: 0, source: CalibrationSource.rollouts.rawValue,
+                                                      model: config.clipModel, seed: config.seed, fraction: 0)
         if config.calibratesOnRollouts {
-            var values: [Double] = calibration.map { [$0.mu, $0.sigma, Double($0.count)] } ?? [0, 0, 0]
+            var values = [calibration.mu, calibration.sigma, Double(calibration.count)]
             try communicator.broadcast(&values, root: 0)
-            calibration = calibration ?? CLIPCalibration(mu: values[0], sigma: values[1], count: Int(values[2]), source: "rollouts",
-                                                         model: config.clipModel, seed: config.seed,
-                                                         fraction: Double(config.calibrationPrompts) / Double(CLIPCalibration.trainTasks))
+            (calibration.mu, calibration.sigma, calibration.count) = (values[0], values[1], Int(values[2]))
         }
-        guard let calibration else { throw TrainerError.invalidInput("no calibration") }
         let info = RunInfo(runID: "\(runDirectory.lastPathComponent)-\(Int(Date().timeIntervalSince1970))", startedAt: Date())
         if communicator.isRoot {
             do {
