@@ -2,28 +2,30 @@
 """CLIP scoring throughput (pairs/s): transformers.CLIPModel beside `pararl clip score`, same model, pairs and batch,
 one run each. Both sides include tokenization, preprocessing and both towers (not PNG decoding in Python, which
 reads the images before the clock starts; Swift decodes before its clock too). fp32, --threads on both sides.
+The Python side tokenizes with tools/clip_bpe.py (the same BPE file, open_clip's ids).
 
   python3 tools/bench/peer_clip.py --model runs/clip-tiny/model --pairs 1024 --batch 64 --threads 2
-    [--pararl .build-clip/release/pararl]
+    [--pararl .build/release/pararl]
+
+Needs torch, transformers, ftfy, Pillow (pip install torch transformers ftfy Pillow) and the CLIP BPE vocabulary
+(bash tools/setup.sh). Build ParaRL first: swift build -c release.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 import numpy as np
 import torch
-from PIL import Image
-from transformers import CLIPModel
 
-ROOT = os.path.join(os.path.dirname(__file__), "../..")
+try:
+    from PIL import Image
+    from transformers import CLIPModel
+except ImportError as e:
+    sys.exit(f"{e.name} is missing: pip install transformers ftfy Pillow")
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../..")
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from clip_bpe import CLIPBPE  # noqa: E402
+
 MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
 STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
-
-
-def reference_tokenizer():
-    import importlib.util
-    path = "/tmp/oc/open_clip/tokenizer.py"
-    spec = importlib.util.spec_from_file_location("oc_tokenizer", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.SimpleTokenizer(bpe_path=os.path.join(ROOT, ".cache/clip/bpe_simple_vocab_16e6.txt.gz"))
 
 
 def main():
@@ -32,7 +34,7 @@ def main():
     ap.add_argument("--pairs", type=int, default=1024)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--pararl", default=os.path.join(ROOT, ".build-clip/release/pararl"))
+    ap.add_argument("--pararl", default=os.path.join(ROOT, ".build/release/pararl"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -45,9 +47,10 @@ def main():
         for r in rows:
             f.write(json.dumps({"text": r["reasoning"], "image": r["output_image"]}) + "\n")
 
-    model = CLIPModel.from_pretrained(args.model).eval()
+    # fp32: transformers 5 would otherwise keep the checkpoint's dtype (the shipped world CLIP is stored in BF16).
+    model = CLIPModel.from_pretrained(args.model, dtype=torch.float32).eval()
     context = model.config.text_config.max_position_embeddings
-    tok = reference_tokenizer()
+    tok = CLIPBPE(os.path.join(ROOT, ".cache/clip/bpe_simple_vocab_16e6.txt.gz"))
     texts = [r["reasoning"] for r in rows]
     images = [np.asarray(Image.open(os.path.join(work, r["output_image"])).convert("RGB")) for r in rows]
     size = model.config.vision_config.image_size

@@ -13,6 +13,8 @@ Gumbel-max text candidates with softmax confidence and low-confidence remasking,
 candidates from softmax(guided / tau) and confidence log p + tau (1 - ratio) Gumbel, log-probabilities of the
 unguided logits recorded. Text guidance is not implemented here (the tiny config's g_txt is 0).
 With --edit the prompt has an input image (the world task eval-general-000's), so image guidance adds its pass.
+`load_policy`, `sampler_inputs` and `sample` are also the rollout phase of tools/bench/peer_step.py: `sample` also
+records each output position's reveal step and the partial outputs (DESIGN §3.4) at the steps it is asked for.
 Needs torch and safetensors (pip install torch safetensors). Build ParaRL first: swift build -c release.
 """
 import argparse
@@ -62,41 +64,90 @@ def gumbel(shape, gen):
     return (-torch.log(-torch.log(u))).float()
 
 
+def load_policy(checkpoint):
+    """The policy of a checkpoint folder (config.json, model.safetensors) in fp32, eval mode."""
+    cfg = json.load(open(os.path.join(checkpoint, "config.json")))
+    model = Transformer(cfg["d_model"], cfg["n_layers"], cfg["n_heads"], cfg["mlp_hidden_size"], cfg["embedding_size"],
+                        cfg.get("rope_theta", 10000.0), cfg.get("rms_norm_eps", 1e-5))
+    state = load_file(os.path.join(checkpoint, "model.safetensors"))
+    model.load_state_dict({k[len("model.transformer."):]: v.float() for k, v in state.items()}, strict=True)
+    return model.eval()
+
+
+LAYOUT_KEYS = ("image_codes", "text_length", "image_region_start", "text_region_start", "mask_id", "eos_id", "pad_id",
+               "text_vocab_size", "codebook_offset", "codebook_size")
+PROMPT_KEYS = ("conditional", "conditional_key_mask", "unconditional_image", "unconditional_image_key_mask")
+
+
+def sampler_inputs(ours):
+    """(layout, sampler config with "steps", prompt) of a `pararl sample --json` object."""
+    return ({k: ours[k] for k in LAYOUT_KEYS}, dict(ours["config"], steps=ours["steps"]),
+            {k: ours[k] for k in PROMPT_KEYS})
+
+
+class Rollouts:
+    """G rollouts of one prompt. tokens [G, T]: the final sequences; reveal_step [G, N+L] (1…T) and log_prob [G, N+L]
+    per output position (image codes, then text); partials {t: (text ids per rollout, image codes [G, N])}."""
+
+    def __init__(self, tokens, reveal_step, log_prob, partials):
+        self.tokens, self.reveal_step, self.log_prob, self.partials = tokens, reveal_step, log_prob, partials
+
+
+def partial_output(x, candidates, layout):
+    """DESIGN §3.4 partial outputs after a step (partial_text: drop, partial_image: candidates, neutral code 0):
+    the revealed text ids in order up to <|eos|>/<|pad|>, masks dropped; revealed codes, else the latest candidates."""
+    n, L, mask = layout["image_codes"], layout["text_length"], layout["mask_id"]
+    img0, txt0, off = layout["image_region_start"], layout["text_region_start"], layout["codebook_offset"]
+    texts = []
+    for row in x[:, txt0:txt0 + L].tolist():
+        ids = []
+        for tok in row:
+            if tok == layout["eos_id"] or tok == layout["pad_id"]:
+                break
+            if tok != mask:
+                ids.append(tok)
+        texts.append(ids)
+    image = x[:, img0:img0 + n]
+    codes = torch.where(image != mask, image - off, candidates.clamp(min=0))
+    return texts, codes
+
+
 @torch.no_grad()
-def sample(model, info, group, gen):
-    cfg = info["config"]
-    steps, n, L = info["steps"], info["image_codes"], info["text_length"]
-    img0, txt0, mask = info["image_region_start"], info["text_region_start"], info["mask_id"]
-    vt, off, kc = info["text_vocab_size"], info["codebook_offset"], info["codebook_size"]
-    text_ids = torch.tensor(list(range(vt)) + [info["eos_id"], info["pad_id"]])
+def sample(model, layout, sampler, prompt, group, gen, record_steps=()):
+    steps, n, L = sampler["steps"], layout["image_codes"], layout["text_length"]
+    img0, txt0, mask = layout["image_region_start"], layout["text_region_start"], layout["mask_id"]
+    vt, off, kc = layout["text_vocab_size"], layout["codebook_offset"], layout["codebook_size"]
+    text_ids = torch.tensor(list(range(vt)) + [layout["eos_id"], layout["pad_id"]])
     head = model.ff_out.weight
     w_text, w_image = head[text_ids], head[off:off + kc]
-    tau_t, tau_i, g_img = cfg["text_temperature"], cfg["image_temperature"], cfg["image_guidance"]
-    k_img = cfg["image_steps"]
-    plan = schedule(steps, L, cfg["text_block_length"], n, k_img, cfg["image_placement"])
+    tau_t, tau_i, g_img = sampler["text_temperature"], sampler["image_temperature"], sampler["image_guidance"]
+    k_img = sampler["image_steps"]
+    plan = schedule(steps, L, sampler["text_block_length"], n, k_img, sampler["image_placement"])
 
-    x = torch.tensor(info["conditional"]).repeat(group, 1)
-    key_mask = torch.tensor(info["conditional_key_mask"]).repeat(group, 1)
+    x = torch.tensor(prompt["conditional"]).repeat(group, 1)
+    key_mask = torch.tensor(prompt["conditional_key_mask"]).repeat(group, 1)
     x[:, img0:img0 + n] = mask
     x[:, txt0:txt0 + L] = mask
     uncond = None
-    if info["unconditional_image"] is not None and g_img != 0:
-        uncond = torch.tensor(info["unconditional_image"]).repeat(group, 1)
-        uncond_mask = torch.tensor(info["unconditional_image_key_mask"]).repeat(group, 1)
+    if prompt["unconditional_image"] is not None and g_img != 0:
+        uncond = torch.tensor(prompt["unconditional_image"]).repeat(group, 1)
+        uncond_mask = torch.tensor(prompt["unconditional_image_key_mask"]).repeat(group, 1)
     T = x.shape[1]
     logp_record = torch.zeros(group, n + L)
+    reveal_step = torch.zeros(group, n + L, dtype=torch.long)
+    candidates = torch.full((group, n), -1, dtype=torch.long)  # latest image-step candidates, -1 before the first
+    partials = {}
     ar = torch.arange(group)[:, None]
     for s in range(steps):
         block, text_reveal, k, image_reveal = plan[s]
         image_step = k is not None
-        if text_reveal == 0 and not image_step:
-            continue
-        if image_step and uncond is not None:
-            u = uncond.clone()
-            u[:, T - (n + 3 + L):] = x[:, T - (n + 3 + L):]
-            h = model.hidden(torch.cat([x, u]), torch.cat([key_mask, uncond_mask]))
-        else:
-            h = model.hidden(x, key_mask)
+        if text_reveal > 0 or image_step:
+            if image_step and uncond is not None:
+                u = uncond.clone()
+                u[:, T - (n + 3 + L):] = x[:, T - (n + 3 + L):]
+                h = model.hidden(torch.cat([x, u]), torch.cat([key_mask, uncond_mask]))
+            else:
+                h = model.hidden(x, key_mask)
         if text_reveal > 0:
             a, b = txt0 + block[0], txt0 + block[1]
             masked = x[:, a:b] == mask                                   # same count in every rollout
@@ -107,6 +158,7 @@ def sample(model, info, group, gen):
             top = logp.exp().topk(text_reveal, dim=-1).indices
             x[ar, pos.gather(1, top)] = text_ids[cand.gather(1, top)]
             logp_record[ar, pos.gather(1, top) - txt0 + n] = logp.gather(1, top)
+            reveal_step[ar, pos.gather(1, top) - txt0 + n] = s + 1
         if image_step:
             masked = x[:, img0:img0 + n] == mask
             pos = masked.nonzero()[:, 1].view(group, -1) + img0
@@ -123,10 +175,14 @@ def sample(model, info, group, gen):
                 cand = guided.argmax(-1)
                 conf = torch.log_softmax(guided, -1).gather(-1, cand[..., None])[..., 0]
             logp = torch.log_softmax(cond, -1).gather(-1, cand[..., None])[..., 0]
+            candidates[ar, pos - img0] = cand
             top = conf.topk(image_reveal, dim=-1).indices
             x[ar, pos.gather(1, top)] = off + cand.gather(1, top)
             logp_record[ar, pos.gather(1, top) - img0] = logp.gather(1, top)
-    return x, logp_record
+            reveal_step[ar, pos.gather(1, top) - img0] = s + 1
+        if s + 1 in record_steps:
+            partials[s + 1] = partial_output(x, candidates, layout)
+    return Rollouts(x, reveal_step, logp_record, partials)
 
 
 def main():
@@ -167,18 +223,14 @@ def main():
         json.dump(ours, open(saved, "w"))
 
     torch.set_num_threads(a.threads)
-    cfg = json.load(open(os.path.join(a.checkpoint, "config.json")))
-    model = Transformer(cfg["d_model"], cfg["n_layers"], cfg["n_heads"], cfg["mlp_hidden_size"], cfg["embedding_size"],
-                        cfg.get("rope_theta", 10000.0), cfg.get("rms_norm_eps", 1e-5))
-    state = load_file(os.path.join(a.checkpoint, "model.safetensors"))
-    model.load_state_dict({k[len("model.transformer."):]: v.float() for k, v in state.items()}, strict=True)
-    model.eval()
+    model = load_policy(a.checkpoint)
+    layout, sampler, prompt = sampler_inputs(ours)
     gen = torch.Generator().manual_seed(0)
-    sample(model, ours, a.group, gen)  # warm-up
+    sample(model, layout, sampler, prompt, a.group, gen)  # warm-up
     times = []
     for _ in range(a.repeats):
         t0 = time.perf_counter()
-        sample(model, ours, a.group, gen)
+        sample(model, layout, sampler, prompt, a.group, gen)
         times.append(time.perf_counter() - t0)
     torch_s = statistics.median(times)
     rollout_steps = a.group * ours["steps"]
@@ -188,7 +240,7 @@ def main():
     print("| | s / batch of G | rollout-steps/s |")
     print("|---|---|---|")
     print(f"| PyTorch fp32 eager | {torch_s:.3f} | {rollout_steps / torch_s:.1f} |")
-    print(f"| ParaRL | {ours['seconds']:.3f} | {ours['rolloutStepsPerSecond']:.1f} |")
+    print(f"| ParaRL | {ours['seconds']:.3f} | {ours['rollout_steps_per_second']:.1f} |")
     print(f"speed-up ParaRL / PyTorch: {torch_s / ours['seconds']:.2f}x")
 
 
