@@ -29,7 +29,9 @@ let package = Package(
         // MPI handles such as MPI_COMM_WORLD are macros Swift cannot import; this shim exposes them as functions.
         .target(name: "CMPIShim", dependencies: ["CMPI"]),
 
-        .target(name: "ParaRLCore", dependencies: ["CBLAS", "CDNNL"],
+        // Element-wise and row kernels in C, compiled for AVX-512, AVX2+FMA and portable code and chosen at run time.
+        .target(name: "CKernels"),
+        .target(name: "ParaRLCore", dependencies: ["CBLAS", "CDNNL", "CKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "ParaRLStorage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // Images and PNG, the word-level text tokenizer and the patch-VQ image tokenizer: what the policy and the CLIP
@@ -66,7 +68,7 @@ let package = Package(
                           path: "Sources/ParaRLCLI"),
 
         .target(name: "TestSupport", dependencies: ["ParaRLCore"], path: "Tests/TestSupport"),
-        .testTarget(name: "ParaRLCoreTests", dependencies: ["ParaRLCore", "TestSupport"],
+        .testTarget(name: "ParaRLCoreTests", dependencies: ["ParaRLCore", "CKernels", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLWorldTests", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLCLIPTests", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLRunKit", "TestSupport"], exclude: ["Fixtures"]),

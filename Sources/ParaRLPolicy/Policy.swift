@@ -99,7 +99,7 @@ public final class Policy: @unchecked Sendable {
         if let mask = keyMask, mask.count != tokens.count {
             throw ParaRLError.invalidInput("key mask has \(mask.count) entries for \(tokens.count) tokens")
         }
-        let acts = TransformerActivations(config: tc, b: b, t: t)
+        let acts = TransformerActivations(config: tc, b: b, t: t, training: false)
         if let mask = keyMask {
             model.forward(tokens: tokens, keyMask: mask, acts: acts)
         } else {

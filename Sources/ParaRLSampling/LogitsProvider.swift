@@ -17,8 +17,8 @@ public protocol SamplerLogitsProvider: AnyObject {
 public final class PolicyLogitsProvider: SamplerLogitsProvider {
     public let policy: Policy
     public let vocabulary: UnifiedVocabulary
-    /// Activations per batch size, most recently used last; at most `cachedBatchSizes` are kept (each holds a
-    /// whole forward pass, hundreds of MB at the tiny model's sizes).
+    /// Activations per batch size, most recently used last; at most `cachedBatchSizes` are kept (each holds one
+    /// layer's forward buffers, tens of MB at the tiny model's sizes).
     private var activations: [(batch: Int, acts: TransformerActivations)] = []
     private var activationLength = 0
     public static let cachedBatchSizes = 3
@@ -49,7 +49,7 @@ public final class PolicyLogitsProvider: SamplerLogitsProvider {
             acts = activations.remove(at: i).acts
         } else {
             if activations.count >= Self.cachedBatchSizes { activations.removeFirst() }
-            acts = TransformerActivations(config: tc, b: batch, t: length)
+            acts = TransformerActivations(config: tc, b: batch, t: length, training: false)
         }
         activations.append((batch, acts))
         tokens.withUnsafeBufferPointer { t in

@@ -55,17 +55,30 @@ extension ParaRLTrainer {
         }
     }
 
-    func trainStep() throws -> StepOutcome {
+    /// The phases of a step in order (`pararl bench step` times each).
+    public enum Phase: String, CaseIterable, Sendable {
+        case rollout, scoring, advantages, reference, update, records, log
+    }
+
+    /// One step through the phases; `mark(phase)` is called as each phase ends (the log phase is the caller's).
+    func trainStep(mark: (Phase) -> Void = { _ in }) throws -> StepOutcome {
         let start = Date()
         var groups = try rollOut()
+        mark(.rollout)
         let rolloutDone = Date()
         try scoreSnapshots(&groups)
+        mark(.scoring)
         computeAdvantages(&groups)
+        mark(.advantages)
         let scoringDone = Date()
         var items = try buildUpdate(groups)
+        mark(.reference)
         let update = try runUpdate(&items)
+        mark(.update)
         let updateDone = Date()
-        return try records(groups, update, timings: (start, rolloutDone, scoringDone, updateDone))
+        let outcome = try records(groups, update, timings: (start, rolloutDone, scoringDone, updateDone))
+        mark(.records)
+        return outcome
     }
 
     /// Rollout: G rollouts of every group of this rank, partial outputs recorded at its S.

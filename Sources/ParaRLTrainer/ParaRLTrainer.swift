@@ -45,7 +45,7 @@ public final class ParaRLTrainer {
     public let runID: String
     /// This rank's groups of every step: global indices [⌊r·P/N⌋, ⌊(r+1)·P/N⌋).
     public let share: Range<Int>
-    public private(set) var step = 0
+    public internal(set) var step = 0
     /// Test hook: throw `InjectedFailure` in the middle of this step on this rank.
     public var failure: Int?
 

@@ -28,7 +28,8 @@ public final class PolicyLikelihood {
     public let batch: Int
     let vocabulary: UnifiedVocabulary
     let config: TransformerConfig
-    /// Activations per micro-batch size, shared by every policy of this config (the trained one and the reference).
+    /// Activations per (micro-batch size, training), shared by every policy of this config (the trained one and the
+    /// reference); forward-only passes (π_ref, log-probabilities without a gradient) use inference activations.
     var activations: [Int: TransformerActivations] = [:]
 
     public init(config: PolicyModelConfig, length: Int, batch: Int) throws {
@@ -42,10 +43,11 @@ public final class PolicyLikelihood {
         self.length = length; self.batch = batch; vocabulary = v; self.config = config.transformer
     }
 
-    func acts(_ b: Int) -> TransformerActivations {
-        if let a = activations[b] { return a }
-        let a = TransformerActivations(config: config, b: b, t: length)
-        activations[b] = a
+    func acts(_ b: Int, training: Bool) -> TransformerActivations {
+        let key = 2 * b + (training ? 1 : 0)
+        if let a = activations[key] { return a }
+        let a = TransformerActivations(config: config, b: b, t: length, training: training)
+        activations[key] = a
         return a
     }
 
@@ -87,7 +89,7 @@ public final class PolicyLikelihood {
                     owners[m, default: []].append((s, k))
                 }
             }
-            let a = acts(b)
+            let a = acts(b, training: gradient != nil)
             model.forward(tokens: tokens, keyMask: keyMask, acts: a)
             var heads: [(Modality, logits: [Float], probs: [Float], hidden: [Float])] = []
             for m in Modality.allCases {

@@ -152,7 +152,7 @@ def sft_step(a):
     tg = flops / torch_step / 1e9
     print(f"| PyTorch fp32 eager | {torch_step:.3f} | {a.batch / torch_step:.1f} | {tg:.0f} | {100 * tg / ours['sgemm_gflops']:.0f}% |")
     print(f"| ParaRL ({ours['backend']}, OpenBLAS core {ours['openblas_core']}) | {ours['seconds']:.3f} | "
-          f"{ours['sequencesPerSecond']:.1f} | {ours['gflops']:.0f} | {ours['percentOfSgemm']:.0f}% |")
+          f"{ours['sequences_per_second']:.1f} | {ours['gflops']:.0f} | {ours['percent_of_sgemm']:.0f}% |")
     print(f"speed-up ParaRL / PyTorch: {torch_step / ours['seconds']:.2f}x")
 
 

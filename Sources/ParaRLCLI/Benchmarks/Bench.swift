@@ -10,7 +10,7 @@ import ParaRLCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure matmul and transformer throughput on this machine.",
-        subcommands: [BenchGEMM.self, BenchTransformer.self])
+        subcommands: [BenchGEMM.self, BenchTransformer.self, BenchStep.self])
 }
 
 /// Seconds per call: the median of `repeats` timings after one warm-up, each timing long enough to be stable.

@@ -1,5 +1,6 @@
 // Element-wise activations: SwiGLU as LLaDA's MLP `silu(ff_proj(x)) * up_proj(x)`, exact-erf GELU (HF "gelu")
 // and QuickGELU `x * sigmoid(1.702 x)` (HF "quick_gelu", CLIP). N = element count.
+import CKernels
 import Foundation
 
 /// Elements per parallel chunk of the element-wise kernels.
@@ -10,7 +11,12 @@ public enum SwiGLU {
     /// - Parameters: out [N]; gate [N]; up [N].
     public static func forward(out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>,
                                up: UnsafePointer<Float>, n: Int) {
+        let vectorised = Kernels.vectorised
         Parallel.chunks(n, minChunk: minElements) { range in
+            if vectorised {
+                pk_swiglu(out + range.lowerBound, gate + range.lowerBound, up + range.lowerBound, range.count)
+                return
+            }
             var i = range.lowerBound
             while i + 8 <= range.upperBound {
                 let g = VectorMath.load(gate, i)

@@ -1,50 +1,73 @@
 // Multi-head scaled dot-product attention, softmax(q kᵀ / sqrt(HD) + mask) v per (batch, head), as
 // F.scaled_dot_product_attention in LLaDA (bidirectional) and HF CLIP's text encoder (causal).
 // Shapes: B, T, NH heads, HD head dim, C = NH*HD; head h of q, k, v, out is columns h*HD..<(h+1)*HD.
+import CKernels
 import Foundation
 
 /// Attention over [B, T, C] queries, keys and values, with an optional key padding mask and causal mask.
 /// The head slices are read in place through sgemm leading dimension C (no copies). Each (batch, head)
 /// is one independent unit of work (`GEMM.forEachIndependent`): heads run side by side with
 /// single-threaded products where the GEMM backend allows it, else one after another with threaded ones.
+/// Per head: scores = scale·Q·Kᵀ (one sgemm), the masked softmax of every row (vectorised exp, the padding
+/// mask applied as a 0/−∞ bias), out = P·V (one sgemm). Training keeps P in the caller's [B,NH,T,T] cache for
+/// the backward pass; inference (`att` nil) writes P into one [T,T] scratch per worker, reused head after head
+/// while it is still in cache. Both take the same sgemm calls and row code, so their outputs are identical.
 public enum Attention {
-    /// Computes `out` and caches the attention probabilities in `att`.
+    /// Computes `out` and, when `att` is given, caches the attention probabilities there.
     /// A query row whose keys are all masked gets probabilities 0 and output 0.
-    /// - Parameters: out [B,T,C]; att [B,NH,T,T] probabilities cache; q, k, v [B,T,C];
+    /// - Parameters: out [B,T,C]; att [B,NH,T,T] probabilities cache, or nil for inference; q, k, v [B,T,C];
     ///   keyMask [B,T] (1 = attend, 0 = padding) or nil; causal masks keys j > i.
-    public static func forward(out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
+    public static func forward(out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>?,
                                q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                keyMask: UnsafePointer<UInt8>?, causal: Bool,
                                b: Int, t: Int, nh: Int, hd: Int) {
         let c = nh * hd, tt = t * t
         let scale = 1 / Float(hd).squareRoot()
-        GEMM.forEachIndependent(b * nh) { bh in
-            let offset = (bh / nh) * t * c + (bh % nh) * hd
-            let scores = att + bh * tt
-            // scores[T,T] = scale * Q_bh[T,HD] · K_bh[T,HD]ᵀ
-            GEMM.sgemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q + offset, lda: c,
-                       b: k + offset, ldb: c, c: scores, ldc: t)
-            let mask = keyMask.map { $0 + (bh / nh) * t }
-            for i in 0..<t { softmaxRow(scores + i * t, query: i, t: t, mask: mask, causal: causal) }
-            // out_bh[T,HD] = P[T,T] · V_bh[T,HD]
-            GEMM.sgemm(m: t, n: hd, k: t, a: scores, lda: t, b: v + offset, ldb: c, c: out + offset, ldc: c)
+        // The padding mask as an additive bias: 0 where a key is attended, −∞ where it is padding.
+        let bias: UnsafeMutablePointer<Float>? = keyMask.map { mask in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: b * t)
+            for i in 0..<(b * t) { p[i] = mask[i] != 0 ? 0 : -.infinity }
+            return p
+        }
+        defer { bias?.deallocate() }
+        GEMM.forEachIndependentRanges(b * nh) { range in
+            let scratch = att == nil ? UnsafeMutablePointer<Float>.allocate(capacity: tt) : nil
+            defer { scratch?.deallocate() }
+            for bh in range {
+                let offset = (bh / nh) * t * c + (bh % nh) * hd
+                let scores = att.map { $0 + bh * tt } ?? scratch.unsafelyUnwrapped
+                // scores[T,T] = scale * Q_bh[T,HD] · K_bh[T,HD]ᵀ
+                GEMM.sgemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q + offset, lda: c,
+                           b: k + offset, ldb: c, c: scores, ldc: t)
+                let rowBias = bias.map { UnsafePointer($0 + (bh / nh) * t) }
+                for i in 0..<t { softmaxRow(scores + i * t, query: i, t: t, bias: rowBias, causal: causal) }
+                // out_bh[T,HD] = P[T,T] · V_bh[T,HD]
+                GEMM.sgemm(m: t, n: hd, k: t, a: scores, lda: t, b: v + offset, ldb: c, c: out + offset, ldc: c)
+            }
         }
     }
 
-    /// Masked, max-subtracted softmax of one score row in place; all-masked rows become 0.
+    /// Masked, max-subtracted softmax of one score row in place; all-masked rows become 0. `bias` [T] (0 or −∞ per
+    /// key) masks padding. On AVX2/AVX-512 CPUs the C kernel (vectorised exp, the bias added in the vector loop); on
+    /// others (or PARARL_ISA=portable) the portable code below, whose results are bit for bit those of the first
+    /// releases (run folders and fixtures written by them resume exactly).
     @inline(__always)
-    static func softmaxRow(_ p: UnsafeMutablePointer<Float>, query i: Int, t: Int, mask: UnsafePointer<UInt8>?, causal: Bool) {
+    static func softmaxRow(_ p: UnsafeMutablePointer<Float>, query i: Int, t: Int, bias: UnsafePointer<Float>?, causal: Bool) {
         let keys = causal ? i + 1 : t  // columns keys..<T are causally masked
+        if Kernels.vectorised {
+            pk_softmax_row(p, bias, keys, t)
+            return
+        }
         var sum: Float = 0
-        if let mask {
+        if let bias {
             var maxScore = -Float.infinity
-            for j in 0..<keys where mask[j] != 0 { maxScore = Swift.max(maxScore, p[j]) }
+            for j in 0..<keys where bias[j] == 0 { maxScore = Swift.max(maxScore, p[j]) }
             guard maxScore > -Float.infinity else {  // every key masked: probabilities and output 0
                 p.update(repeating: 0, count: t)
                 return
             }
             for j in 0..<keys {
-                let e = mask[j] != 0 ? VectorMath.exp(p[j] - maxScore) : 0
+                let e = bias[j] == 0 ? VectorMath.exp(p[j] - maxScore) : 0
                 p[j] = e
                 sum += e
             }

@@ -1,5 +1,6 @@
 // Row-wise softmax and log-softmax (max-subtracted, as torch.softmax / torch.log_softmax over the last dim).
 // Shapes: rows × cols, row-major.
+import CKernels
 import Foundation
 
 /// Row-wise softmax: `out[r, j] = exp(x[r, j] - max_r) / Σ_k exp(x[r, k] - max_r)`.
@@ -28,7 +29,7 @@ public enum Softmax {
     @inline(__always) @discardableResult
     static func row(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) -> (max: Float, sum: Float) {
         let m = RowMath.max(x, n)
-        let sum = VectorMath.expShifted(out, x, shift: m, n)
+        let sum = Kernels.vectorised ? pk_exp_shifted(out, x, m, n) : VectorMath.expShifted(out, x, shift: m, n)
         let inv = 1 / sum
         for j in 0..<n { out[j] *= inv }
         return (m, sum)

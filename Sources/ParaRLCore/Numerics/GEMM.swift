@@ -119,6 +119,19 @@ public enum GEMM {
         }
     }
 
+    /// `forEachIndependent` by contiguous ranges: `body` runs once per worker with its share of `0..<count`, so it can
+    /// set up per-worker scratch once. The partition depends only on `count` and the thread count.
+    public static func forEachIndependentRanges(_ count: Int, _ body: (Range<Int>) -> Void) {
+        let be = backend
+        guard be.supportsSingleThreadedCalls, Parallel.threadCount > 1 else {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        Parallel.chunks(count) { range in
+            be.singleThreaded { body(range) }
+        }
+    }
+
     /// Selects a backend by name: `openblas`, `dnnl` or `naive`.
     public static func backend(named name: String) -> (any GEMMBackend)? {
         switch name {

@@ -14,6 +14,15 @@ public enum Numerics {
         return []
     }
 
+    /// The CPU's model name (/proc/cpuinfo), or "unknown".
+    public static func cpuName(cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) -> String {
+        guard let text = cpuinfo else { return "unknown" }
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+            if let colon = line.firstIndex(of: ":") { return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
+        }
+        return "unknown"
+    }
+
     /// The OPENBLAS_CORETYPE to put in the environment before libopenblas loads, or nil to leave it alone.
     /// Debian's OpenBLAS picks its AVX2 kernels on AVX-512 CPUs it does not know (AMD Zen 4/5); its SkylakeX
     /// kernels are about 2× faster there. Only chosen when the CPU has AVX-512 F/BW/DQ/VL and the user set nothing.

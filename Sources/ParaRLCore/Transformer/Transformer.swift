@@ -47,35 +47,46 @@ public final class Transformer: @unchecked Sendable {
     }
 }
 
-/// Activations of one forward pass, kept for backward, for a fixed (B, T).
+/// Activations of one forward pass for a fixed (B, T): every layer's, kept for backward (training), or one layer's
+/// buffers reused by every layer with no attention-probability cache and no backward scratch (inference: the
+/// sampler's and the likelihood's forward-only passes touch ~1/8 of the memory).
 public final class TransformerActivations: @unchecked Sendable {
     public let b: Int, t: Int
+    /// False for forward-only activations (`backward` needs training activations).
+    public let training: Bool
     let arena: Arena
     let gradArena: Arena
     let nLayers: Int
 
-    public init(config: TransformerConfig, b: Int, t: Int) {
-        self.b = b; self.t = t; nLayers = config.nLayers
+    public init(config: TransformerConfig, b: Int, t: Int, training: Bool = true) {
+        self.b = b; self.t = t; self.training = training; nLayers = config.nLayers
         let n = b * t, c = config.dModel, h = config.mlpHiddenSize, nh = config.nHeads
         var layout = ArenaLayout()
-        for l in 0..<config.nLayers {
+        for l in 0..<(training ? config.nLayers : 1) {
             for name in ["residual", "attnNorm", "q", "k", "v", "attnY", "residualMid", "ffNorm"] {
                 layout.add("\(l).\(name)", [n, c])
             }
             layout.add("\(l).attnRstd", [n]); layout.add("\(l).ffRstd", [n])
-            layout.add("\(l).att", [b, nh, t, t])
+            if training { layout.add("\(l).att", [b, nh, t, t]) }
             for name in ["gate", "up", "swiglu"] { layout.add("\(l).\(name)", [n, h]) }
         }
-        layout.add("final", [n, c]); layout.add("finalNorm", [n, c]); layout.add("finalRstd", [n])
+        if training { layout.add("final", [n, c]) }
+        layout.add("finalNorm", [n, c]); layout.add("finalRstd", [n])
         arena = Arena(layout)
         // Backward scratch: residual stream gradient, a [N, C] and two [N, H] temporaries, attention scratch.
         var g = ArenaLayout()
-        g.add("dresidual", [n, c]); g.add("dnorm", [n, c]); g.add("dtmp", [n, c])
-        g.add("dq", [n, c]); g.add("dk", [n, c]); g.add("dv", [n, c])
-        g.add("dgate", [n, h]); g.add("dup", [n, h]); g.add("dswiglu", [n, h])
-        g.add("datt", [b, nh, t, t])
+        if training {
+            g.add("dresidual", [n, c]); g.add("dnorm", [n, c]); g.add("dtmp", [n, c])
+            g.add("dq", [n, c]); g.add("dk", [n, c]); g.add("dv", [n, c])
+            g.add("dgate", [n, h]); g.add("dup", [n, h]); g.add("dswiglu", [n, h])
+            g.add("datt", [b, nh, t, t])
+        }
         gradArena = Arena(g)
     }
+
+    /// Layer `l`'s slice `name` (inference: the shared layer's).
+    @inline(__always)
+    func layer(_ l: Int, _ name: String) -> UnsafeMutablePointer<Float> { arena["\(training ? l : 0).\(name)"] }
 
     /// The final normalised hidden states [N, C] of the last forward pass.
     public var hidden: UnsafeMutablePointer<Float> { arena["finalNorm"] }
@@ -92,29 +103,31 @@ extension Transformer {
         Embedding.forward(out: a["0.residual"], tokens: tokens, weight: params["model.transformer.wte.weight"], n: n, c: c)
         for l in 0..<config.nLayers {
             let w = BlockWeights(params, l)
-            let x = a["\(l).residual"], xn = a["\(l).attnNorm"], q = a["\(l).q"], k = a["\(l).k"], v = a["\(l).v"]
-            let y = a["\(l).attnY"], mid = a["\(l).residualMid"], mn = a["\(l).ffNorm"]
-            let gate = a["\(l).gate"], up = a["\(l).up"], sw = a["\(l).swiglu"]
-            let next = l + 1 < config.nLayers ? a["\(l + 1).residual"] : a["final"]
+            let x = acts.layer(l, "residual"), xn = acts.layer(l, "attnNorm")
+            let q = acts.layer(l, "q"), k = acts.layer(l, "k"), v = acts.layer(l, "v")
+            let y = acts.layer(l, "attnY"), mid = acts.layer(l, "residualMid"), mn = acts.layer(l, "ffNorm")
+            let gate = acts.layer(l, "gate"), up = acts.layer(l, "up"), sw = acts.layer(l, "swiglu")
+            // Inference reuses one layer's buffers: the block output overwrites its input x, which is dead by then.
+            let next = !acts.training ? x : l + 1 < config.nLayers ? a["\(l + 1).residual"] : a["final"]
 
-            RMSNorm.forward(out: xn, rstd: a["\(l).attnRstd"], inp: x, weight: w.attnNorm, n: n, c: c, eps: eps)
+            RMSNorm.forward(out: xn, rstd: acts.layer(l, "attnRstd"), inp: x, weight: w.attnNorm, n: n, c: c, eps: eps)
             Linear.forward(out: q, inp: xn, weight: w.qProj, bias: nil, n: n, ic: c, oc: c)
             Linear.forward(out: k, inp: xn, weight: w.kProj, bias: nil, n: n, ic: c, oc: c)
             Linear.forward(out: v, inp: xn, weight: w.vProj, bias: nil, n: n, ic: c, oc: c)
             RoPE.forward(x: q, table: rotary, positions: nil, b: b, t: t, nh: nh, hd: hd)
             RoPE.forward(x: k, table: rotary, positions: nil, b: b, t: t, nh: nh, hd: hd)
-            Attention.forward(out: y, att: a["\(l).att"], q: q, k: k, v: v, keyMask: keyMask, causal: false,
-                              b: b, t: t, nh: nh, hd: hd)
+            Attention.forward(out: y, att: acts.training ? a["\(l).att"] : nil, q: q, k: k, v: v, keyMask: keyMask,
+                              causal: false, b: b, t: t, nh: nh, hd: hd)
             Linear.forward(out: mid, inp: y, weight: w.attnOut, bias: nil, n: n, ic: c, oc: c)
             add(mid, x, n * c)
-            RMSNorm.forward(out: mn, rstd: a["\(l).ffRstd"], inp: mid, weight: w.ffNorm, n: n, c: c, eps: eps)
+            RMSNorm.forward(out: mn, rstd: acts.layer(l, "ffRstd"), inp: mid, weight: w.ffNorm, n: n, c: c, eps: eps)
             Linear.forward(out: gate, inp: mn, weight: w.ffProj, bias: nil, n: n, ic: c, oc: h)
             Linear.forward(out: up, inp: mn, weight: w.upProj, bias: nil, n: n, ic: c, oc: h)
             SwiGLU.forward(out: sw, gate: gate, up: up, n: n * h)
             Linear.forward(out: next, inp: sw, weight: w.ffOut, bias: nil, n: n, ic: h, oc: c)
             add(next, mid, n * c)
         }
-        RMSNorm.forward(out: a["finalNorm"], rstd: a["finalRstd"], inp: a["final"],
+        RMSNorm.forward(out: a["finalNorm"], rstd: a["finalRstd"], inp: acts.training ? a["final"] : acts.layer(0, "residual"),
                         weight: params["model.transformer.ln_f.weight"], n: n, c: c, eps: eps)
     }
 
@@ -140,6 +153,7 @@ extension Transformer {
                              p: Int, slice: VocabularySlice, acts: TransformerActivations, accumulate: Bool = false) {
         let c = config.dModel, w = slice.count, n = acts.b * acts.t
         let head = params["model.transformer.ff_out.weight"], dhead = grads["model.transformer.ff_out.weight"]
+        precondition(acts.training, "headBackward needs training activations (TransformerActivations(training: true))")
         let g = acts.gradArena
         let dhiddenRows = g["dtmp"]  // [P, C] fits in [N, C] since P ≤ N
         precondition(p <= n, "more head rows (\(p)) than positions (\(n))")
@@ -162,6 +176,7 @@ extension Transformer {
     public func backward(tokens: UnsafePointer<Int32>, acts: TransformerActivations) {
         let b = acts.b, t = acts.t, n = b * t, c = config.dModel, h = config.mlpHiddenSize
         let nh = config.nHeads, hd = config.headDim
+        precondition(acts.training, "backward needs training activations (TransformerActivations(training: true))")
         let a = acts.arena, g = acts.gradArena
         let dres = g["dresidual"], dnorm = g["dnorm"], dtmp = g["dtmp"]
         let dq = g["dq"], dk = g["dk"], dv = g["dv"], dgate = g["dgate"], dup = g["dup"], dsw = g["dswiglu"]
