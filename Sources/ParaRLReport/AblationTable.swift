@@ -33,6 +33,17 @@ public struct AblationRow: Codable, Sendable, Equatable {
     public var steps: [Int]
     /// Cells in `AblationTable.axes` order.
     public var cells: [AblationCell]
+    /// Output alignment at the end minus at the SFT start of the same run (the same tasks and seed), over seeds.
+    public var outputAlignmentChange: AblationCell?
+    /// The paired reward change (all t) of the final evaluation vs step 0 on the held-out yardstick: the mean over
+    /// seeds, and its standard error from the runs' per-task standard errors (√Σ se² / n).
+    public var rewardChange: Double?
+    public var rewardChangeSE: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case variant, runs, seeds, steps, cells, outputAlignmentChange = "output_alignment_change"
+        case rewardChange = "reward_change", rewardChangeSE = "reward_change_se"
+    }
 }
 
 public struct AblationTable: Codable, Sendable, Equatable {
@@ -52,6 +63,31 @@ public struct AblationTable: Codable, Sendable, Equatable {
                            cells: columns)
     }
 
+    /// A variant row with its paired changes: output alignment end − start per run, and the final paired reward
+    /// change of each run's yardstick.
+    static func variantRow(_ name: String, _ picks: [(LoggedRun, EvaluationRecord)], starts: [String: EvaluationRecord]) throws -> AblationRow {
+        var r = row(name, picks)
+        guard !picks.isEmpty else { return r }
+        r.outputAlignmentChange = AblationCell(picks.compactMap { run, final in
+            starts[run.runID].map { final.outputAlignment - $0.outputAlignment }
+        })
+        var changes: [(Double, Double)] = []
+        for (run, final) in picks {
+            let baseline = try run.log.rewardEvaluationRollouts(runID: run.runID, step: 0)
+            let rows = try run.log.rewardEvaluationRollouts(runID: run.runID, step: final.step)
+            guard !baseline.isEmpty, !rows.isEmpty,
+                  let summary = PairedReward.summary(step: final.step, rows, baseline: (0, baseline)),
+                  let change = summary.change, let se = summary.changeSE else { continue }
+            changes.append((change, se))
+        }
+        if !changes.isEmpty {
+            let n = Double(changes.count)
+            r.rewardChange = changes.map(\.0).reduce(0, +) / n
+            r.rewardChangeSE = changes.map { $0.1 * $0.1 }.reduce(0, +).squareRoot() / n
+        }
+        return r
+    }
+
     /// The table of `variants` (each: a name and its runs, one per seed). The first row is the SFT start: the step-0
     /// `overall` evaluation of one run per seed (the first variant holding that seed); every variant row uses each
     /// run's latest `overall` evaluation after step 0 (a run without one contributes nothing).
@@ -61,27 +97,33 @@ public struct AblationTable: Codable, Sendable, Equatable {
         var rows: [AblationRow] = []
         for (name, runs) in variants {
             var finals: [(LoggedRun, EvaluationRecord)] = []
+            var starts: [String: EvaluationRecord] = [:]
             for run in runs {
                 let overall = try run.log.evaluations(runID: run.runID).filter { $0.scope == "overall" }
-                if let start = overall.first(where: { $0.step == 0 }), seedsSeen.insert(run.record.seed).inserted {
-                    startPicks.append((run, start))
+                if let start = overall.first(where: { $0.step == 0 }) {
+                    starts[run.runID] = start
+                    if seedsSeen.insert(run.record.seed).inserted { startPicks.append((run, start)) }
                 }
                 if let last = overall.filter({ $0.step > 0 }).max(by: { $0.step < $1.step }) { finals.append((run, last)) }
             }
-            rows.append(row(name, finals))
+            rows.append(try variantRow(name, finals, starts: starts))
         }
         return AblationTable(rows: [row(startLabel, startPicks)] + rows)
     }
 
     /// A markdown table; the header names the spread.
     public func markdown() -> String {
-        var lines = ["| Variant | " + axes.joined(separator: " | ") + " | Seeds |",
-                     "|---|" + axes.map { _ in "---:|" }.joined() + "---:|"]
+        var lines = ["| Variant | " + axes.joined(separator: " | ") + " | Δ Output Align. | Δ reward (paired) | Seeds |",
+                     "|---|" + axes.map { _ in "---:|" }.joined() + "---:|---:|---:|"]
         for r in rows {
-            lines.append("| \(r.variant) | " + r.cells.map(\.text).joined(separator: " | ") + " | \(r.runs.count) |")
+            let reward = r.rewardChange.map { String(format: "%+.3f ± %.3f", $0, r.rewardChangeSE ?? 0) } ?? "–"
+            let align = r.outputAlignmentChange.flatMap { c in c.mean.map { String(format: "%+.1f", $0) + (c.spread.map { String(format: " ± %.1f", $0) } ?? "") } } ?? "–"
+            lines.append("| \(r.variant) | " + r.cells.map(\.text).joined(separator: " | ") + " | \(align) | \(reward) | \(r.runs.count) |")
         }
         lines.append("")
-        lines.append("Judge scores 0–100; mean ± \(spread) where there are several seeds.")
+        lines.append("Judge scores 0–100; mean ± \(spread) where there are several seeds. Δ Output Align.: end − start of the same "
+                     + "run (same tasks and seed), mean ± sample std over seeds. Δ reward: the paired reward change (all t) of the "
+                     + "final yardstick evaluation vs step 0, mean over seeds ± its standard error (per-task SEs combined).")
         return lines.joined(separator: "\n")
     }
 }

@@ -32,6 +32,9 @@ public struct AblationPlan: Sendable {
         public var config: ParaRLConfig
     }
 
+    /// The position of variant `name` in the file (the end for an unknown name).
+    public func variantIndex(_ name: String) -> Int { variants.firstIndex { $0.name == name } ?? variants.count }
+
     /// Every (variant, seed) run, variants in file order, seeds in list order.
     public var runs: [Run] {
         variants.flatMap { v in

@@ -48,6 +48,9 @@ public final class ParaRLTrainer {
     public internal(set) var step = 0
     /// Test hook: throw `InjectedFailure` in the middle of this step on this rank.
     public var failure: Int?
+    /// Step-0 evaluations of another run with the same start (`AblationPlan.stepZeroSource`): logged as this run's
+    /// instead of sampling them again (rank 0).
+    public var reusedStepZero: StepZeroEvaluations?
 
     let sampler: ParallelSampler
     let scorer: CLIPScorer
@@ -166,7 +169,15 @@ public final class ParaRLTrainer {
         let target = min(until ?? config.steps, config.steps)
         var throughput = Throughput(firstStep: step)
         let isRoot = communicator.isRoot
-        if step == 0 && target > 0 {
+        if step == 0 && target > 0, let reused = reusedStepZero {
+            if isRoot {
+                try log?.recordEvaluations(runID: runID, reused.evaluations)
+                if let rows = reused.rewardRows {
+                    try log?.recordRewardEvaluation(runID: runID, step: 0, rows)
+                    rewardBaseline = rows.rollouts
+                }
+            }
+        } else if step == 0 && target > 0 {
             if config.evalTasks > 0, let (evaluations, report, seconds) = try evaluate(step: 0) {
                 try log?.recordEvaluations(runID: runID, evaluations)
                 onEvent(.evaluation(step: 0, report: report, seconds: seconds))

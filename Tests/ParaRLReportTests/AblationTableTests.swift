@@ -22,7 +22,7 @@ struct AblationTableTests {
                 // Different budgets per seed: the table must take each run's own last evaluation.
                 written[name, default: []].append(try FixtureLog.write(runID: "\(name)-seed\(seed)", in: dir, objective: objective, s: s,
                                                                         steps: 1 + k, groups: 1, g: 2, seed: seed,
-                                                                        contentSeed: seed &+ UInt64(s) * 100))
+                                                                        contentSeed: seed &+ UInt64(s) * 100, rewardEvaluations: true))
             }
         }
         // A run without a final evaluation (stopped early) contributes nothing to its variant's row.
@@ -65,6 +65,35 @@ struct AblationTableTests {
             #expect(finals.count == seeds.count)
             #expect(table.rows[i + 1].steps == finals.map(\.step))
             check(table.rows[i + 1], finals)
+            // Δ output alignment: end − start of each run, mean ± sample std over seeds.
+            let starts = (written[name] ?? []).compactMap { f in f.evaluations.first { $0.step == 0 && $0.scope == "overall" } }
+            let deltas = zip(finals, starts).map { $0.outputAlignment - $1.outputAlignment }
+            let change = try #require(table.rows[i + 1].outputAlignmentChange)
+            let meanDelta: Double = deltas.reduce(0, +) / 3
+            #expect(abs((change.mean ?? .nan) - meanDelta) < 1e-9)
+            let m: Double = deltas.reduce(0, +) / 3
+            let squares: Double = deltas.map { ($0 - m) * ($0 - m) }.reduce(0, +)
+            let sd: Double = (squares / 2).squareRoot()
+            #expect(abs((change.spread ?? .nan) - sd) < 1e-9)
+            // Δ reward: per run, the mean over tasks of (final − start) task means; over seeds the mean, and √Σse²/n.
+            var perRun: [(Double, Double)] = []
+            for f in written[name] ?? [] {
+                let last = f.rewardRollouts.map(\.step).max() ?? 0
+                let diffs = ["eval-a", "eval-b", "eval-c"].map { task -> Double in
+                    func taskMean(_ step: Int) -> Double {
+                        let xs = f.rewardRollouts.filter { $0.step == step && $0.taskID == task }.map(\.reward)
+                        return xs.reduce(0, +) / Double(xs.count)
+                    }
+                    return taskMean(last) - taskMean(0)
+                }
+                let dm: Double = diffs.reduce(0, +) / 3
+                let dsq: Double = diffs.map { ($0 - dm) * ($0 - dm) }.reduce(0, +)
+                perRun.append((dm, (dsq / 2).squareRoot() / 3.0.squareRoot()))
+            }
+            let rewardMean: Double = perRun.map(\.0).reduce(0, +) / 3
+            let rewardSE: Double = perRun.map { $0.1 * $0.1 }.reduce(0, +).squareRoot() / 3
+            #expect(abs((table.rows[i + 1].rewardChange ?? .nan) - rewardMean) < 1e-9)
+            #expect(abs((table.rows[i + 1].rewardChangeSE ?? .nan) - rewardSE) < 1e-9)
         }
         // The markdown shows every cell as "mean ± std" with one decimal.
         let md = table.markdown()

@@ -15,6 +15,8 @@ struct FixtureRun {
     var rollouts: [RolloutRecord] = []
     var snapshots: [SnapshotRecord] = []
     var evaluations: [EvaluationRecord] = []
+    /// The paired reward evaluation's rollouts at step 0 and at the last step (with `finalEvaluation`).
+    var rewardRollouts: [RewardEvalRolloutRecord] = []
 }
 
 enum FixtureLog {
@@ -48,7 +50,7 @@ enum FixtureLog {
     /// Writes run `runID` into a new log in `dir/<runID>/rollouts.sqlite` and returns what it wrote.
     static func write(runID: String, in dir: URL, objective: String = "trajectory", s: Int = 3, steps: Int = 3,
                       groups: Int = 2, g: Int = 3, seed: UInt64 = 1, contentSeed: UInt64? = nil, corruptOneImage: Bool = false,
-                      finalEvaluation: Bool = true) throws -> FixtureRun {
+                      finalEvaluation: Bool = true, rewardEvaluations: Bool = false) throws -> FixtureRun {
         let runDir = dir.appendingPathComponent(runID)
         try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
         let path = runDir.appendingPathComponent(RolloutLog.fileName).path
@@ -122,6 +124,26 @@ enum FixtureLog {
             let evals = step == steps && finalEvaluation ? [evaluation(step: step, scope: "overall", tasks: 6), evaluation(step: step, scope: "category:spatial", tasks: 1)] : []
             try log.commitStep(runID: runID, step: record, groups: gs, rollouts: rs, snapshots: ss, evaluations: evals)
             out.steps.append(record); out.groups += gs; out.rollouts += rs; out.snapshots += ss; out.evaluations += evals
+        }
+        if finalEvaluation && rewardEvaluations {
+            // The yardstick at step 0 and at the end: 3 tasks × 2 rollouts × t ∈ {1, 2}, rewards in [0, 1].
+            for step in [0, steps] {
+                var rows: [RewardEvalRolloutRecord] = []
+                for task in ["eval-a", "eval-b", "eval-c"] {
+                    for rollout in 0..<2 {
+                        for t in 1...2 {
+                            rows.append(RewardEvalRolloutRecord(step: step, taskID: task, rollout: rollout, t: t, samplerSeed: UInt64(rollout),
+                                                                clipScore: 20, reward: Double(rng.uniform())))
+                        }
+                    }
+                }
+                let summaries = [1, 2].map { t in
+                    RewardEvalRecord(step: step, t: t, tasks: 3, rollouts: 2, clipMean: 20,
+                                     rewardMean: rows.filter { $0.t == t }.map(\.reward).reduce(0, +) / 6, rewardStd: 0)
+                }
+                try log.recordRewardEvaluation(runID: runID, step: step, RewardEvaluationRows(summaries: summaries, rollouts: rows))
+                out.rewardRollouts += rows
+            }
         }
         try log.finishRun(runID: runID, endedAt: Date(timeIntervalSince1970: 1_790_000_600))
         return out

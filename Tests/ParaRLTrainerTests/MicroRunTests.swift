@@ -368,8 +368,28 @@ struct MicroRunTests {
         var resumedConfig = second
         resumedConfig.config.steps = 2
         let (partial, _) = try #require(try AblationPlan.trainer(for: resumedConfig, baseURL: plan.baseURL, codeVersion: "test"))
+        // Same seed, start and evaluation settings as the finished output-level run: its step-0 rows are copied, and they
+        // equal what sampling them again gives (a run of the same variant in another folder, without the copy).
+        let reused = try #require(try plan.stepZeroSource(for: resumedConfig, trainer: partial))
+        #expect(reused.source == first.directory.path && !reused.evaluations.isEmpty)
+        partial.reusedStepZero = reused
         try partial.train(until: 1)
         #expect(try AblationPlan.state(of: second.directory) == .resumable(step: 1))
+        func stepZero(_ dir: URL) throws -> ([EvaluationRecord], [RewardEvalRolloutRecord]) {
+            let log = try RolloutLog(readingAt: dir.appendingPathComponent(RolloutLog.fileName).path)
+            let id = try #require(try log.runs().first).runID
+            return (try log.evaluations(runID: id).filter { $0.step == 0 }, try log.rewardEvaluationRollouts(runID: id, step: 0))
+        }
+        var sampledAgain = resumedConfig
+        sampledAgain.directory = folder.appendingPathComponent("s2-seed4-sampled")
+        let (fresh, _) = try #require(try AblationPlan.trainer(for: sampledAgain, baseURL: plan.baseURL, codeVersion: "test"))
+        try fresh.train(until: 1)
+        let (copied, copiedRewards) = try stepZero(second.directory), (sampled, sampledRewards) = try stepZero(sampledAgain.directory)
+        let original = try stepZero(first.directory).0
+        #expect(copied == sampled && copiedRewards == sampledRewards && copied == original)
+        // No run of seed 5 has step-0 rows yet.
+        let (seed5, _) = try #require(try AblationPlan.trainer(for: plan.runs[1], baseURL: plan.baseURL, codeVersion: "test"))
+        #expect(try plan.stepZeroSource(for: plan.runs[1], trainer: seed5) == nil)
         let third = plan.runs[3]
         try FileManager.default.createDirectory(at: third.directory, withIntermediateDirectories: true)
         try Data(try base.yaml().utf8).write(to: third.directory.appendingPathComponent(ParaRLRun.configFile))

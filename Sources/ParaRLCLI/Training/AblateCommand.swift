@@ -32,6 +32,9 @@ struct AblateCommand: ParsableCommand {
     @Option(help: "Folder of the run folders (default: the config's `out`).") var out: String?
     @Option(help: "Run only this variant (repeatable; default: all). The table still covers every variant with logs.")
     var variant: [String] = []
+    @Option(help: "Run only this seed (repeatable; default: all).") var seed: [UInt64] = []
+    @Flag(help: "Train seed by seed (every variant of the first seed, then the next) instead of variant by variant.")
+    var seedMajor = false
     @Flag(help: "Train nothing: compute the table from the existing run folders.") var tableOnly = false
     @Flag(help: "Print the table as JSON.") var json = false
     @OptionGroup var compute: ComputeOptions
@@ -52,7 +55,9 @@ struct AblateCommand: ParsableCommand {
 
     private func train(_ plan: AblationPlan, _ communicator: any Communicator) throws {
         let log = RankLog(communicator)
-        let runs = plan.runs.filter { variant.isEmpty || variant.contains($0.variant) }
+        let chosen = plan.runs.filter { (variant.isEmpty || variant.contains($0.variant)) && (seed.isEmpty || seed.contains($0.seed)) }
+        let runs = seedMajor
+            ? chosen.sorted { ($0.seed, plan.variantIndex($0.variant)) < ($1.seed, plan.variantIndex($1.variant)) } : chosen
         for (i, run) in runs.enumerated() {
             let label = "[\(i + 1)/\(runs.count) \(run.variant) seed \(run.seed)]"
             guard let (trainer, state) = try AblationPlan.trainer(for: run, baseURL: plan.baseURL, communicator: communicator,
@@ -65,6 +70,10 @@ struct AblateCommand: ParsableCommand {
             case .resumable(let step): log("\(label) resuming at step \(step): \(run.directory.path)")
             case .incomplete: log("\(label) the folder had no checkpoint; moved aside, starting again: \(run.directory.path)")
             default: log("\(label) \(c.objective.rawValue) objective, s = \(c.effectiveSampledSteps), \(c.steps) steps: \(run.directory.path)")
+            }
+            if trainer.step == 0, let reused = try plan.stepZeroSource(for: run, trainer: trainer) {
+                trainer.reusedStepZero = reused
+                log("\(label) step-0 evaluations (same start, seed and evaluation settings) copied from \(reused.source)")
             }
             let start = Date()
             try trainer.train { event in
