@@ -75,6 +75,33 @@ static void exp_portable(float *out, const float *x, long n) {
     for (long i = 0; i < n; i++) out[i] = exp_scalar(x[i]);
 }
 
+static void rmsnorm_portable(float *out, float *rstd, const float *inp, const float *weight, long rows, long c, float eps) {
+    for (long i = 0; i < rows; i++) {
+        const float *x = inp + i * c;
+        float ss = 0.0f;
+        for (long j = 0; j < c; j++) ss += x[j] * x[j];
+        float r = 1.0f / sqrtf(ss / (float)c + eps);
+        rstd[i] = r;
+        for (long j = 0; j < c; j++) out[i * c + j] = (x[j] * r) * weight[j];
+    }
+}
+
+static void add_portable(float *x, const float *y, long n) {
+    for (long i = 0; i < n; i++) x[i] += y[i];
+}
+
+static void rope_portable(float *x, const float *cs, const float *sn, long heads, long hd, float sign) {
+    long half = hd / 2;
+    for (long h = 0; h < heads; h++) {
+        float *x1 = x + h * hd, *x2 = x1 + half;
+        for (long i = 0; i < half; i++) {
+            float a = x1[i], b = x2[i], s = sign * sn[i];
+            x1[i] = a * cs[i] - b * s;
+            x2[i] = b * cs[i] + a * s;
+        }
+    }
+}
+
 #ifdef PK_X86
 // ---------------------------------------------------------------------------------------------------------------------
 // AVX2 + FMA variant (8 lanes).
@@ -273,6 +300,92 @@ PK_AVX512 static void exp_avx512(float *out, const float *x, long n) {
         _mm512_mask_storeu_ps(out + i, m, exp16(_mm512_maskz_loadu_ps(m, x + i)));
     }
 }
+
+PK_AVX512 static void rmsnorm_avx512(float *out, float *rstd, const float *inp, const float *weight, long rows, long c, float eps) {
+    for (long i = 0; i < rows; i++) {
+        const float *x = inp + i * c;
+        float *o = out + i * c;
+        __m512 acc = _mm512_setzero_ps();
+        for (long j = 0; j < c; j += 16) {
+            __mmask16 m = c - j >= 16 ? (__mmask16)0xFFFF : tail_mask16(c - j);
+            __m512 v = _mm512_maskz_loadu_ps(m, x + j);
+            acc = _mm512_fmadd_ps(v, v, acc);
+        }
+        float r = 1.0f / sqrtf(_mm512_reduce_add_ps(acc) / (float)c + eps);
+        rstd[i] = r;
+        const __m512 vr = _mm512_set1_ps(r);
+        for (long j = 0; j < c; j += 16) {
+            __mmask16 m = c - j >= 16 ? (__mmask16)0xFFFF : tail_mask16(c - j);
+            __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + j), vr), _mm512_maskz_loadu_ps(m, weight + j));
+            _mm512_mask_storeu_ps(o + j, m, v);
+        }
+    }
+}
+
+PK_AVX512 static void add_avx512(float *x, const float *y, long n) {
+    for (long i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : tail_mask16(n - i);
+        _mm512_mask_storeu_ps(x + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
+PK_AVX512 static void rope_avx512(float *x, const float *cs, const float *sn, long heads, long hd, float sign) {
+    long half = hd / 2;
+    for (long h = 0; h < heads; h++) {
+        float *x1 = x + h * hd, *x2 = x1 + half;
+        for (long i = 0; i < half; i += 16) {
+            __mmask16 m = half - i >= 16 ? (__mmask16)0xFFFF : tail_mask16(half - i);
+            __m512 a = _mm512_maskz_loadu_ps(m, x1 + i), b = _mm512_maskz_loadu_ps(m, x2 + i);
+            __m512 c = _mm512_maskz_loadu_ps(m, cs + i), s = _mm512_mul_ps(_mm512_set1_ps(sign), _mm512_maskz_loadu_ps(m, sn + i));
+            _mm512_mask_storeu_ps(x1 + i, m, _mm512_sub_ps(_mm512_mul_ps(a, c), _mm512_mul_ps(b, s)));
+            _mm512_mask_storeu_ps(x2 + i, m, _mm512_add_ps(_mm512_mul_ps(b, c), _mm512_mul_ps(a, s)));
+        }
+    }
+}
+
+PK_AVX2 static void rmsnorm_avx2(float *out, float *rstd, const float *inp, const float *weight, long rows, long c, float eps) {
+    for (long i = 0; i < rows; i++) {
+        const float *x = inp + i * c;
+        float *o = out + i * c;
+        __m256 acc = _mm256_setzero_ps();
+        long j = 0;
+        for (; j + 8 <= c; j += 8) { __m256 v = _mm256_loadu_ps(x + j); acc = _mm256_fmadd_ps(v, v, acc); }
+        float ss = hsum8(acc);
+        for (; j < c; j++) ss += x[j] * x[j];
+        float r = 1.0f / sqrtf(ss / (float)c + eps);
+        rstd[i] = r;
+        const __m256 vr = _mm256_set1_ps(r);
+        for (j = 0; j + 8 <= c; j += 8)
+            _mm256_storeu_ps(o + j, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + j), vr), _mm256_loadu_ps(weight + j)));
+        for (; j < c; j++) o[j] = (x[j] * r) * weight[j];
+    }
+}
+
+PK_AVX2 static void add_avx2(float *x, const float *y, long n) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_add_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) x[i] += y[i];
+}
+
+PK_AVX2 static void rope_avx2(float *x, const float *cs, const float *sn, long heads, long hd, float sign) {
+    long half = hd / 2;
+    const __m256 vsign = _mm256_set1_ps(sign);
+    for (long h = 0; h < heads; h++) {
+        float *x1 = x + h * hd, *x2 = x1 + half;
+        long i = 0;
+        for (; i + 8 <= half; i += 8) {
+            __m256 a = _mm256_loadu_ps(x1 + i), b = _mm256_loadu_ps(x2 + i);
+            __m256 c = _mm256_loadu_ps(cs + i), s = _mm256_mul_ps(vsign, _mm256_loadu_ps(sn + i));
+            _mm256_storeu_ps(x1 + i, _mm256_sub_ps(_mm256_mul_ps(a, c), _mm256_mul_ps(b, s)));
+            _mm256_storeu_ps(x2 + i, _mm256_add_ps(_mm256_mul_ps(b, c), _mm256_mul_ps(a, s)));
+        }
+        for (; i < half; i++) {
+            float a = x1[i], b = x2[i], s = sign * sn[i];
+            x1[i] = a * cs[i] - b * s;
+            x2[i] = b * cs[i] + a * s;
+        }
+    }
+}
 #endif
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -381,3 +494,44 @@ void pk_softmax_row(float *p, const float *bias, long keys, long t) { pk_softmax
 float pk_exp_shifted(float *out, const float *x, float shift, long n) { return pk_exp_shifted_with(current(), out, x, shift, n); }
 void pk_swiglu(float *out, const float *gate, const float *up, long n) { pk_swiglu_with(current(), out, gate, up, n); }
 void pk_exp(float *out, const float *x, long n) { pk_exp_with(current(), out, x, n); }
+
+void pk_rmsnorm_with(int isa, float *out, float *rstd, const float *inp, const float *weight, long rows, long c, float eps) {
+#ifdef PK_X86
+    switch (runnable(isa)) {
+    case 2: rmsnorm_avx512(out, rstd, inp, weight, rows, c, eps); return;
+    case 1: rmsnorm_avx2(out, rstd, inp, weight, rows, c, eps); return;
+    default: break;
+    }
+#endif
+    rmsnorm_portable(out, rstd, inp, weight, rows, c, eps);
+}
+
+void pk_add_with(int isa, float *x, const float *y, long n) {
+#ifdef PK_X86
+    switch (runnable(isa)) {
+    case 2: add_avx512(x, y, n); return;
+    case 1: add_avx2(x, y, n); return;
+    default: break;
+    }
+#endif
+    add_portable(x, y, n);
+}
+
+void pk_rope_with(int isa, float *x, const float *cs, const float *sn, long heads, long hd, float sign) {
+#ifdef PK_X86
+    switch (runnable(isa)) {
+    case 2: rope_avx512(x, cs, sn, heads, hd, sign); return;
+    case 1: rope_avx2(x, cs, sn, heads, hd, sign); return;
+    default: break;
+    }
+#endif
+    rope_portable(x, cs, sn, heads, hd, sign);
+}
+
+void pk_rmsnorm(float *out, float *rstd, const float *inp, const float *weight, long rows, long c, float eps) {
+    pk_rmsnorm_with(current(), out, rstd, inp, weight, rows, c, eps);
+}
+void pk_add(float *x, const float *y, long n) { pk_add_with(current(), x, y, n); }
+void pk_rope(float *x, const float *cs, const float *sn, long heads, long hd, float sign) {
+    pk_rope_with(current(), x, cs, sn, heads, hd, sign);
+}

@@ -211,15 +211,26 @@ public final class ParallelSampler {
         guard logits.text.count == textRows.count * wt, logits.image.count == imageRows.count * wi else {
             throw SamplingError.invalidInput("the logits provider returned \(logits.text.count)/\(logits.image.count) values for \(textRows.count)×\(wt) text and \(imageRows.count)×\(wi) image logits")
         }
-        var textRow = 0
+        var textRowStart = [Int](repeating: 0, count: states.count), textRow = 0
         for r in states.indices {
-            if !textIndices[r].isEmpty {
-                revealText(plan, s, &states[r], indices: textIndices[r], logits: logits.text, firstRow: textRow, width: wt)
-                textRow += textIndices[r].count
-            }
-            if let k = plan.imageStep, !imageIndices[r].isEmpty {
-                revealImage(plan, s, k, &states[r], indices: imageIndices[r], logits: logits.image, firstRow: imageRowStart[r],
-                            hasUncondImage: uncondImageSeq[r] != nil, hasUncondText: uncondTextSeq[r] != nil)
+            textRowStart[r] = textRow
+            textRow += textIndices[r].count
+        }
+        // Each rollout reveals from its own rows with its own stream, so the rollouts run side by side on the kernels'
+        // threads with the same results as one after another.
+        let uncondImage = uncondImageSeq.map { $0 != nil }, uncondText = uncondTextSeq.map { $0 != nil }
+        states.withUnsafeMutableBufferPointer { all in
+            guard let base = all.baseAddress else { return }
+            Parallel.chunks(all.count) { range in
+                for r in range {
+                    if !textIndices[r].isEmpty {
+                        revealText(plan, s, &base[r], indices: textIndices[r], logits: logits.text, firstRow: textRowStart[r], width: wt)
+                    }
+                    if let k = plan.imageStep, !imageIndices[r].isEmpty {
+                        revealImage(plan, s, k, &base[r], indices: imageIndices[r], logits: logits.image, firstRow: imageRowStart[r],
+                                    hasUncondImage: uncondImage[r], hasUncondText: uncondText[r])
+                    }
+                }
             }
         }
     }

@@ -103,4 +103,44 @@ struct KernelTests {
             }
         }
     }
+
+    @Test("RMSNorm, residual add and RoPE of every ISA against double precision (and RoPE's inverse rotation)")
+    func rowKernels() {
+        var rng = TestRNG(seed: 9)
+        for isa in Self.isas {
+            for c in [8, 17, 64, 256] {
+                let rows = 3, x = rng.array(rows * c, scale: 3), w = rng.array(c, scale: 1)
+                var out = [Float](repeating: .nan, count: rows * c), rstd = [Float](repeating: .nan, count: rows)
+                pk_rmsnorm_with(isa, &out, &rstd, x, w, rows, c, 1e-5)
+                for i in 0..<rows {
+                    let ms = (0..<c).reduce(0.0) { $0 + Double(x[i * c + $1]) * Double(x[i * c + $1]) } / Double(c)
+                    let r = 1 / (ms + 1e-5).squareRoot()
+                    #expect(abs(Double(rstd[i]) - r) <= 1e-6 * r, "isa \(isa) c \(c)")
+                    for j in 0..<c {
+                        let ref = Double(x[i * c + j]) * r * Double(w[j])
+                        #expect(abs(Double(out[i * c + j]) - ref) <= 1e-5 * max(abs(ref), 1e-2), "isa \(isa) c \(c) j \(j)")
+                    }
+                }
+                var sum = x
+                pk_add_with(isa, &sum, out, rows * c)
+                for k in 0..<(rows * c) { #expect(sum[k] == x[k] + out[k]) }
+            }
+            for hd in [4, 18, 64] {
+                let heads = 3, half = hd / 2, x = rng.array(heads * hd, scale: 2)
+                let angles = (0..<half).map { Float($0) * 0.37 + 0.1 }
+                let cs = angles.map { Foundation.cos($0) }, sn = angles.map { Foundation.sin($0) }
+                var y = x
+                pk_rope_with(isa, &y, cs, sn, heads, hd, 1)
+                for h in 0..<heads {
+                    for i in 0..<half {
+                        let a = Double(x[h * hd + i]), b = Double(x[h * hd + half + i]), cc = Double(cs[i]), ss = Double(sn[i])
+                        #expect(abs(Double(y[h * hd + i]) - (a * cc - b * ss)) < 1e-5)
+                        #expect(abs(Double(y[h * hd + half + i]) - (b * cc + a * ss)) < 1e-5)
+                    }
+                }
+                pk_rope_with(isa, &y, cs, sn, heads, hd, -1)  // Rᵀ R = I
+                for k in 0..<(heads * hd) { #expect(abs(y[k] - x[k]) < 1e-5, "isa \(isa) hd \(hd)") }
+            }
+        }
+    }
 }

@@ -33,11 +33,22 @@ void pk_swiglu(float *out, const float *gate, const float *up, long n);
 /// exp of n values (out may equal x); the scalar reference of the vector paths.
 void pk_exp(float *out, const float *x, long n);
 
+/// RMSNorm of `rows` rows of `c`: rstd[i] = 1/sqrt(mean(x²) + eps), out = x·rstd·weight.
+void pk_rmsnorm(float *out, float *rstd, const float *inp, const float *weight, long rows, long c, float eps);
+/// x[i] += y[i].
+void pk_add(float *x, const float *y, long n);
+/// Rotary embedding of one token's `heads` heads of `hd` in place (half-split rotate_half): x1' = x1·cos − x2·sin,
+/// x2' = x2·cos + x1·sin with sin scaled by `sign` (−1: the transposed rotation of a gradient).
+void pk_rope(float *x, const float *cs, const float *sn, long heads, long hd, float sign);
+
 /// The same kernels with the instruction set given (≤ pk_best_isa()): tests compare every variant on one machine.
 void pk_softmax_row_with(int isa, float *p, const float *bias, long keys, long t);
 float pk_exp_shifted_with(int isa, float *out, const float *x, float shift, long n);
 void pk_swiglu_with(int isa, float *out, const float *gate, const float *up, long n);
 void pk_exp_with(int isa, float *out, const float *x, long n);
+void pk_rmsnorm_with(int isa, float *out, float *rstd, const float *inp, const float *weight, long rows, long c, float eps);
+void pk_add_with(int isa, float *x, const float *y, long n);
+void pk_rope_with(int isa, float *x, const float *cs, const float *sn, long heads, long hd, float sign);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 // Normalisation layers: RMSNorm as LLaDA's `RMSLayerNorm` and LayerNorm as `torch.nn.LayerNorm`
 // (forward/backward after llm.c `layernorm_forward/backward`). Shapes: N = rows = B*T, C = channels.
+import CKernels
 
 /// RMSNorm: `out = x * rstd * weight`, `rstd = 1 / sqrt(mean(x²) + eps)` per row (no bias, LLaDA RMSLayerNorm).
 public enum RMSNorm {
@@ -8,7 +9,12 @@ public enum RMSNorm {
     public static func forward(out: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
                                inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                n: Int, c: Int, eps: Float) {
+        let vectorised = Kernels.vectorised
         Parallel.chunks(n, minChunk: RowMath.minRows(c)) { rows in
+            if vectorised {
+                pk_rmsnorm(out + rows.lowerBound * c, rstd + rows.lowerBound, inp + rows.lowerBound * c, weight, rows.count, c, eps)
+                return
+            }
             for i in rows {
                 let x = inp + i * c, o = out + i * c
                 let r = 1 / (RowMath.dot(x, x, c) / Float(c) + eps).squareRoot()

@@ -1,5 +1,6 @@
 // Rotary position embedding with the half-split `rotate_half` of HF / LLaDA's `RotaryEmbedding`:
 // out = x * cos + rotate_half(x) * sin. Shapes: B, T, NH heads, HD = head dim, C = NH*HD.
+import CKernels
 import Foundation
 
 /// Cosines and sines of every position's rotation angles: `[maxLength, headDim/2]`,
@@ -65,11 +66,16 @@ public enum RoPE {
         table.cos.withUnsafeBufferPointer { cosBuffer in
             table.sin.withUnsafeBufferPointer { sinBuffer in
                 guard let cosBase = cosBuffer.baseAddress, let sinBase = sinBuffer.baseAddress else { return }
+                let vectorised = Kernels.vectorised
                 Parallel.chunks(b * t, minChunk: RowMath.minRows(c)) { rows in
                     for row in rows {
                         let pos = positions.map { Int($0[row]) } ?? row % t
                         precondition(pos >= 0 && pos < maxLength, "position \(pos) outside rotary table of length \(maxLength)")
                         let cs = cosBase + pos * half, sn = sinBase + pos * half
+                        if vectorised {
+                            pk_rope(x + row * c, cs, sn, nh, hd, sign)
+                            continue
+                        }
                         for h in 0..<nh {
                             let x1 = x + row * c + h * hd, x2 = x1 + half
                             for i in 0..<half {

@@ -169,8 +169,14 @@ public struct RandomStream: RandomNumberGenerator, Sendable {
         return inverseCDF(total: total, probabilities.lazy.map { Double($0) })
     }
 
+    /// `categorical(logits:)` for an array, specialised here (the sampler's per-position draw; the generic version
+    /// goes through witness tables across the module boundary). The same draw as the generic one.
+    public mutating func categorical(logits: [Float]) -> Int { drawCategorical(logits: logits) }
+
     /// An index drawn from softmax(`logits`). −∞ logits are allowed (probability 0); NaN and +∞ are not.
-    public mutating func categorical<C: Collection>(logits: C) -> Int where C.Element == Float {
+    public mutating func categorical<C: Collection>(logits: C) -> Int where C.Element == Float { drawCategorical(logits: logits) }
+
+    private mutating func drawCategorical<C: Collection>(logits: C) -> Int where C.Element == Float {
         var top = -Float.infinity
         for l in logits {
             precondition(!l.isNaN && l != .infinity, "categorical logits must not be NaN or +inf, got \(l)")

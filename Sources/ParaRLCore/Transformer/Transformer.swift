@@ -3,6 +3,7 @@
 // Block: x += attn_out(Attn(RoPE(q_proj(n)), RoPE(k_proj(n)), v_proj(n))), n = RMSNorm(x);
 //        x += ff_out(silu(ff_proj(m)) * up_proj(m)), m = RMSNorm(x).
 // Legend: B batch, T sequence, C d_model, NH heads, HD head dim, H mlp hidden, N = B·T, P head rows, W head columns.
+import CKernels
 import Foundation
 
 /// Parameters (and gradients) of the transformer in two arenas laid out by checkpoint key.
@@ -218,7 +219,12 @@ extension Transformer {
 
     /// x += y elementwise, in parallel.
     private func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) {
+        let vectorised = Kernels.vectorised
         Parallel.chunks(count, minChunk: 16_384) { r in
+            if vectorised {
+                pk_add(x + r.lowerBound, y + r.lowerBound, r.count)
+                return
+            }
             for i in r { x[i] += y[i] }
         }
     }
