@@ -22,6 +22,22 @@ public struct GroupWorkload: Codable, Sendable {
     public var unconditionalImage: [Int32]?
     public var unconditionalImageKeyMask: [UInt8]?
     public var sampledSteps: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case taskID = "task_id", conditional, conditionalKeyMask = "conditional_key_mask", unconditionalImage = "unconditional_image"
+        case unconditionalImageKeyMask = "unconditional_image_key_mask", sampledSteps = "sampled_steps"
+    }
+
+    /// Absent unconditional sequences are written as null (a generation prompt has none), not left out.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(taskID, forKey: .taskID)
+        try c.encode(conditional, forKey: .conditional)
+        try c.encode(conditionalKeyMask, forKey: .conditionalKeyMask)
+        try c.encode(unconditionalImage, forKey: .unconditionalImage)
+        try c.encode(unconditionalImageKeyMask, forKey: .unconditionalImageKeyMask)
+        try c.encode(sampledSteps, forKey: .sampledSteps)
+    }
 }
 
 extension ParaRLTrainer {

@@ -55,4 +55,32 @@ struct GEMMTests {
         let parsed = Numerics.cpuFlags(cpuinfo: "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512bw\nbugs\t: x\n")
         #expect(parsed == ["fpu", "avx2", "avx512f", "avx512bw"])
     }
+
+    @Test("GEMMProfile passes calls through unchanged and tallies calls and FLOPs by shape")
+    func profile() {
+        var rng = TestRNG(seed: 21)
+        let inner = DNNLGEMM(), profile = GEMMProfile(wrapping: inner)
+        let a = rng.array(7 * 5), b = rng.array(5 * 9)
+        var direct = [Float](repeating: 0, count: 7 * 9), profiled = direct
+        inner.sgemm(transA: false, transB: false, m: 7, n: 9, k: 5, alpha: 1, a: a, lda: 5, b: b, ldb: 9, beta: 0, c: &direct, ldc: 9)
+        for _ in 0..<3 {
+            profile.sgemm(transA: false, transB: false, m: 7, n: 9, k: 5, alpha: 1, a: a, lda: 5, b: b, ldb: 9, beta: 0, c: &profiled, ldc: 9)
+        }
+        profile.singleThreaded {
+            profile.sgemm(transA: true, transB: false, m: 5, n: 9, k: 7, alpha: 1, a: a, lda: 5, b: b, ldb: 9, beta: 0,
+                          c: &profiled, ldc: 9)
+        }
+        profile.sgemm(transA: false, transB: false, m: 7, n: 9, k: 5, alpha: 1, a: a, lda: 5, b: b, ldb: 9, beta: 0, c: &profiled, ldc: 9)
+        #expect(profiled == direct)
+        let shapes = profile.byShape
+        #expect(shapes.count == 2)
+        #expect(shapes[GEMMProfile.Shape(m: 7, n: 9, k: 5, transA: false, transB: false)]?.calls == 4)
+        let flops: Double = shapes[GEMMProfile.Shape(m: 7, n: 9, k: 5, transA: false, transB: false)]?.flops ?? -1
+        #expect(flops == 2520)  // 4 calls × 2·7·9·5
+        #expect(shapes[GEMMProfile.Shape(m: 5, n: 9, k: 7, transA: true, transB: false)]?.calls == 1)
+        let total = profile.total
+        #expect(total.calls == 5 && total.flops == 3150 && total.seconds > 0)
+        profile.reset()
+        #expect(profile.total.calls == 0 && profile.byShape.isEmpty)
+    }
 }

@@ -263,6 +263,25 @@ struct MicroRunTests {
         #expect(try log.runs()[0].sampledSteps == 1)
     }
 
+    @Test("bench step: a timed step runs every phase as train does, logs its row, and the workload is the step's groups")
+    func timedStep() throws {
+        let f = try fixture()
+        let trainer = try f.start("timed") { c in c.steps = 2; c.evalTasks = 0; c.rewardEval.enabled = false }
+        let workload = try trainer.nextStepWorkload()
+        #expect(workload.count == trainer.config.promptsPerStep)
+        let timing = try trainer.timedStep()
+        #expect(Set(timing.seconds.keys) == Set(ParaRLTrainer.Phase.allCases) && timing.seconds.values.allSatisfy { $0 >= 0 })
+        #expect(timing.gemm.isEmpty && trainer.step == 1)
+        let log = try RolloutLog(readingAt: trainer.runDirectory.appendingPathComponent(RolloutLog.fileName).path)
+        #expect(try log.steps(runID: trainer.runID).map(\.step) == [1])
+        let groups = try log.groups(runID: trainer.runID)
+        #expect(groups.map(\.taskID) == workload.map(\.taskID) && groups.map(\.sampledSteps) == workload.map(\.sampledSteps))
+        for (g, w) in zip(0..., workload) {
+            let inputs = try trainer.bundle.sequences(try trainer.bundle.prompt(trainer.task(step: 0, group: g)))
+            #expect(w.conditional == inputs.conditional.tokens && w.conditionalKeyMask == inputs.conditional.keyMask)
+        }
+    }
+
     @Test("calibration: rollouts estimates μ, σ from the initial policy's partial outputs at every step and stores them")
     func rolloutCalibration() throws {
         let f = try fixture()

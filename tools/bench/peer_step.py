@@ -339,8 +339,8 @@ def run_pararl(a, saved):
         print(f"(ParaRL timing reused from {saved})")
         return json.load(open(saved))
     cmd = [a.pararl, "bench", "step", "--config", os.path.abspath(a.config), "--threads", str(a.threads),
-           "--repeats", str(a.repeats), "--json"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
+           "--repeats", str(a.repeats), "--prompts", str(a.prompts), "--json"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout.strip()
     try:
         ours = json.loads(out)
     except json.JSONDecodeError:
@@ -355,6 +355,7 @@ def main():
     ap.add_argument("--config", default=os.path.join(ROOT, "rl-configs", "pararl-s3.yaml"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--prompts", type=int, default=2, help="prompts per step (the benchmark's standard: 2 prompts × G 8)")
     ap.add_argument("--pararl", default=os.path.join(ROOT, ".build", "release", "pararl"))
     ap.add_argument("--out", default="/tmp/peer-step")
     ap.add_argument("--reuse", action="store_true", help="reuse ParaRL's result saved in OUT/pararl.json by an earlier run")

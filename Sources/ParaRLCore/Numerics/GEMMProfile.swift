@@ -6,6 +6,9 @@ import Foundation
 public final class GEMMProfile: GEMMBackend, @unchecked Sendable {
     public struct Shape: Hashable, Sendable, Comparable {
         public var m: Int, n: Int, k: Int, transA: Bool, transB: Bool
+        public init(m: Int, n: Int, k: Int, transA: Bool, transB: Bool) {
+            self.m = m; self.n = n; self.k = k; self.transA = transA; self.transB = transB
+        }
         public static func < (a: Shape, b: Shape) -> Bool { (a.m, a.n, a.k) < (b.m, b.n, b.k) }
         public var description: String { "\(m)×\(n)×\(k)\(transA ? " Aᵀ" : "")\(transB ? " Bᵀ" : "")" }
     }
