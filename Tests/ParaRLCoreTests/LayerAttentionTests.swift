@@ -101,6 +101,24 @@ struct LayerAttentionTests {
         }
     }
 
+    @Test("the inference path (blocks of 64 query rows, no probability cache) matches the reference and the training path",
+          arguments: [false, true], [false, true])
+    func inferenceMatchesTraining(causal: Bool, masked: Bool) {
+        let (b, t, nh, hd) = (2, 150, 2, 8)  // 150 query rows: two full blocks and a tail
+        var rng = TestRNG(seed: 31)
+        let c = nh * hd
+        let x = [rng.array(b * t * c, scale: 2), rng.array(b * t * c, scale: 2), rng.array(b * t * c)]
+        let keyMask: [UInt8]? = masked ? (0..<(b * t)).map { _ in rng.int(4) == 0 ? 0 : 1 } : nil
+        let training = Self.forward(x, keyMask: keyMask, causal: causal, b: b, t: t, nh: nh, hd: hd).out
+        var inference = Check.zeros(b * t * c)
+        Attention.forward(out: &inference, att: nil, q: x[0], k: x[1], v: x[2], keyMask: keyMask, causal: causal,
+                          b: b, t: t, nh: nh, hd: hd)
+        let reference = AttentionReference.attention(q: x[0], k: x[1], v: x[2], keyMask: keyMask, causal: causal,
+                                                     b: b, t: t, nh: nh, hd: hd)
+        #expect(relativeError(inference, reference.out) < Check.referenceTolerance)
+        #expect(zip(inference, training).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) })
+    }
+
     @Test("attention backward matches finite differences for q, k and v", arguments: [false, true], [false, true])
     func attentionGradients(causal: Bool, masked: Bool) {
         let b = 2, t = 5, nh = 3, hd = 6, c = nh * hd

@@ -8,11 +8,16 @@ import Foundation
 /// The head slices are read in place through sgemm leading dimension C (no copies). Each (batch, head)
 /// is one independent unit of work (`GEMM.forEachIndependent`): heads run side by side with
 /// single-threaded products where the GEMM backend allows it, else one after another with threaded ones.
-/// Per head: scores = scale·Q·Kᵀ (one sgemm), the masked softmax of every row (vectorised exp, the padding
-/// mask applied as a 0/−∞ bias), out = P·V (one sgemm). Training keeps P in the caller's [B,NH,T,T] cache for
-/// the backward pass; inference (`att` nil) writes P into one [T,T] scratch per worker, reused head after head
-/// while it is still in cache. Both take the same sgemm calls and row code, so their outputs are identical.
+/// Per head: scores = scale·Q·Kᵀ, the masked softmax of every row (vectorised exp, the padding mask applied as
+/// a 0/−∞ bias), out = P·V. Training computes all T query rows at once and keeps P in the caller's [B,NH,T,T]
+/// cache for the backward pass; inference (`att` nil) never writes a T×T matrix: it takes blocks of 64 query rows
+/// (scores, softmax and weighted sum of one block) through a [64, T] scratch per worker that stays in cache. Both
+/// run the same row code; oneDNN's rows do not depend on the block's height (checked on the build machine), so the
+/// two paths agree to the bit there and to float rounding elsewhere.
 public enum Attention {
+    /// Query rows per block of the inference path (64 rows × T ≤ 512 keys: a ≤ 128 KB scratch).
+    public static let inferenceRows = 64
+
     /// Computes `out` and, when `att` is given, caches the attention probabilities there.
     /// A query row whose keys are all masked gets probabilities 0 and output 0.
     /// - Parameters: out [B,T,C]; att [B,NH,T,T] probabilities cache, or nil for inference; q, k, v [B,T,C];
@@ -30,19 +35,25 @@ public enum Attention {
             return p
         }
         defer { bias?.deallocate() }
+        // Training: one block of all T query rows, its probabilities kept in `att`. Inference: blocks of
+        // `inferenceRows` query rows through a [rows, T] scratch per worker that stays in cache.
+        let block = att == nil ? Swift.min(t, inferenceRows) : t
         GEMM.forEachIndependentRanges(b * nh) { range in
-            let scratch = att == nil ? UnsafeMutablePointer<Float>.allocate(capacity: tt) : nil
+            let scratch = att == nil ? UnsafeMutablePointer<Float>.allocate(capacity: block * t) : nil
             defer { scratch?.deallocate() }
             for bh in range {
                 let offset = (bh / nh) * t * c + (bh % nh) * hd
-                let scores = att.map { $0 + bh * tt } ?? scratch.unsafelyUnwrapped
-                // scores[T,T] = scale * Q_bh[T,HD] · K_bh[T,HD]ᵀ
-                GEMM.sgemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q + offset, lda: c,
-                           b: k + offset, ldb: c, c: scores, ldc: t)
                 let rowBias = bias.map { UnsafePointer($0 + (bh / nh) * t) }
-                for i in 0..<t { softmaxRow(scores + i * t, query: i, t: t, bias: rowBias, causal: causal) }
-                // out_bh[T,HD] = P[T,T] · V_bh[T,HD]
-                GEMM.sgemm(m: t, n: hd, k: t, a: scores, lda: t, b: v + offset, ldb: c, c: out + offset, ldc: c)
+                for first in stride(from: 0, to: t, by: block) {
+                    let rows = Swift.min(block, t - first)
+                    let scores = att.map { $0 + bh * tt + first * t } ?? scratch.unsafelyUnwrapped
+                    // scores[rows,T] = scale * Q_bh[first..<first+rows, HD] · K_bh[T,HD]ᵀ
+                    GEMM.sgemm(transB: true, m: rows, n: t, k: hd, alpha: scale, a: q + offset + first * c, lda: c,
+                               b: k + offset, ldb: c, c: scores, ldc: t)
+                    for i in 0..<rows { softmaxRow(scores + i * t, query: first + i, t: t, bias: rowBias, causal: causal) }
+                    // out_bh[first..<first+rows, HD] = P[rows,T] · V_bh[T,HD]
+                    GEMM.sgemm(m: rows, n: hd, k: t, a: scores, lda: t, b: v + offset, ldb: c, c: out + offset + first * c, ldc: c)
+                }
             }
         }
     }
