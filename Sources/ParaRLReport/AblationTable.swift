@@ -39,10 +39,14 @@ public struct AblationRow: Codable, Sendable, Equatable {
     /// seeds, and its standard error from the runs' per-task standard errors (√Σ se² / n).
     public var rewardChange: Double?
     public var rewardChangeSE: Double?
+    /// Minutes of training per run up to its final evaluation: the median logged step time × the steps (a resumed run
+    /// counts each step once; a step slowed by a pause or another job does not inflate it; evaluations excluded),
+    /// over seeds.
+    public var trainMinutes: AblationCell?
 
     enum CodingKeys: String, CodingKey {
         case variant, runs, seeds, steps, cells, outputAlignmentChange = "output_alignment_change"
-        case rewardChange = "reward_change", rewardChangeSE = "reward_change_se"
+        case rewardChange = "reward_change", rewardChangeSE = "reward_change_se", trainMinutes = "train_minutes"
     }
 }
 
@@ -71,6 +75,10 @@ public struct AblationTable: Codable, Sendable, Equatable {
         r.outputAlignmentChange = AblationCell(picks.compactMap { run, final in
             starts[run.runID].map { final.outputAlignment - $0.outputAlignment }
         })
+        r.trainMinutes = AblationCell(try picks.map { run, final in
+            let seconds = try run.log.steps(runID: run.runID).filter { $0.step <= final.step }.map(\.secondsTotal)
+            return median(seconds) * Double(seconds.count) / 60
+        })
         var changes: [(Double, Double)] = []
         for (run, final) in picks {
             let baseline = try run.log.rewardEvaluationRollouts(runID: run.runID, step: 0)
@@ -86,6 +94,13 @@ public struct AblationTable: Codable, Sendable, Equatable {
             r.rewardChangeSE = changes.map { $0.1 * $0.1 }.reduce(0, +).squareRoot() / n
         }
         return r
+    }
+
+    /// The median (the mean of the two middle values for an even count; 0 for none).
+    static func median(_ xs: [Double]) -> Double {
+        guard !xs.isEmpty else { return 0 }
+        let s = xs.sorted(), n = s.count
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
     }
 
     /// The table of `variants` (each: a name and its runs, one per seed). The first row is the SFT start: the step-0
@@ -113,17 +128,19 @@ public struct AblationTable: Codable, Sendable, Equatable {
 
     /// A markdown table; the header names the spread.
     public func markdown() -> String {
-        var lines = ["| Variant | " + axes.joined(separator: " | ") + " | Δ Output Align. | Δ reward (paired) | Seeds |",
-                     "|---|" + axes.map { _ in "---:|" }.joined() + "---:|---:|---:|"]
+        var lines = ["| Variant | " + axes.joined(separator: " | ") +  " | Δ Output Align. | Δ reward (paired) | Train min | Seeds |",
+                     "|---|" + axes.map { _ in "---:|" }.joined() + "---:|---:|---:|---:|"]
         for r in rows {
             let reward = r.rewardChange.map { String(format: "%+.3f ± %.3f", $0, r.rewardChangeSE ?? 0) } ?? "–"
             let align = r.outputAlignmentChange.flatMap { c in c.mean.map { String(format: "%+.1f", $0) + (c.spread.map { String(format: " ± %.1f", $0) } ?? "") } } ?? "–"
-            lines.append("| \(r.variant) | " + r.cells.map(\.text).joined(separator: " | ") + " | \(align) | \(reward) | \(r.runs.count) |")
+            let minutes = r.trainMinutes.map { $0.seeds > 0 ? $0.text : "–" } ?? "–"
+            lines.append("| \(r.variant) | " + r.cells.map(\.text).joined(separator: " | ") + " | \(align) | \(reward) | \(minutes) | \(r.runs.count) |")
         }
         lines.append("")
         lines.append("Judge scores 0–100; mean ± \(spread) where there are several seeds. Δ Output Align.: end − start of the same "
                      + "run (same tasks and seed), mean ± sample std over seeds. Δ reward: the paired reward change (all t) of the "
-                     + "final yardstick evaluation vs step 0, mean over seeds ± its standard error (per-task SEs combined).")
+                     + "final yardstick evaluation vs step 0, mean over seeds ± its standard error (per-task SEs combined). "
+                     + "Train min: a run's median step time × its steps (evaluations excluded), mean ± sample std over seeds.")
         return lines.joined(separator: "\n")
     }
 }

@@ -94,6 +94,17 @@ struct AblationTableTests {
             let rewardSE: Double = perRun.map { $0.1 * $0.1 }.reduce(0, +).squareRoot() / 3
             #expect(abs((table.rows[i + 1].rewardChange ?? .nan) - rewardMean) < 1e-9)
             #expect(abs((table.rows[i + 1].rewardChangeSE ?? .nan) - rewardSE) < 1e-9)
+            // Train minutes: the median logged step time × the steps of each run up to its final evaluation, over seeds.
+            let minutes = (written[name] ?? []).map { f -> Double in
+                let xs = f.steps.map(\.secondsTotal).sorted()
+                let median = xs.count % 2 == 1 ? xs[xs.count / 2] : (xs[xs.count / 2 - 1] + xs[xs.count / 2]) / 2
+                return median * Double(xs.count) / 60
+            }
+            let minutesMean: Double = minutes.reduce(0, +) / 3
+            let minutesSD: Double = (minutes.map { ($0 - minutesMean) * ($0 - minutesMean) }.reduce(0, +) / 2).squareRoot()
+            let train = try #require(table.rows[i + 1].trainMinutes)
+            #expect(abs((train.mean ?? .nan) - minutesMean) < 1e-9 && abs((train.spread ?? .nan) - minutesSD) < 1e-9)
+            #expect(minutesSD > 0)
         }
         // The markdown shows every cell as "mean ± std" with one decimal.
         let md = table.markdown()
@@ -121,5 +132,13 @@ struct AblationTableTests {
         let final = try #require(f.evaluations.first { $0.step == 1 && $0.scope == "overall" })
         #expect(table.rows[1].cells.last?.text == String(format: "%.1f", final.overall))
         #expect(table.rows[2].cells.allSatisfy { $0.text == "–" && $0.seeds == 0 })
+        #expect(table.rows[1].trainMinutes?.mean == f.steps.map(\.secondsTotal).reduce(0, +) / 60)
+        #expect(AblationTable.median([3, 1, 2]) == 2 && AblationTable.median([4, 1, 3, 2]) == 2.5 && AblationTable.median([]) == 0)
+        // A slow step (a pause, another job) does not move the median: 3 steps of 17, 20, 25 s count as 3 × 20 s.
+        let slow = try FixtureLog.write(runID: "three", in: dir, steps: 3, groups: 1, g: 2, seed: 6)
+        let slowTable = try AblationTable.compute(variants: [(name: "three", runs: [try LogCatalog(locations: [slow.path]).run("three")])])
+        #expect(slow.steps.map(\.secondsTotal) == [17, 20, 25])
+        #expect(slowTable.rows[1].trainMinutes?.mean == 1)
+        #expect(table.markdown().split(separator: "\n").first { $0.hasPrefix("| empty |") }?.hasSuffix("| – | – | – | – | 0 |") == true)
     }
 }

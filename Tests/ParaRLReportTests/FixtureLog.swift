@@ -120,7 +120,7 @@ enum FixtureLog {
                                     advantageMean: 0, advantageStd: 1, clipFractionLow: 0.01 * Double(rng.uniform()),
                                     clipFractionHigh: 0.02 * Double(rng.uniform()), fracZeroStd: 0, gradNorm: 1 + Double(rng.uniform()),
                                     lr: 1e-5, skipped: false, outputAlignment: 40 + 30 * Double(rng.uniform()), secondsRollout: 10,
-                                    secondsScoring: 1, secondsUpdate: 5, secondsTotal: 16)
+                                    secondsScoring: 1, secondsUpdate: 5, secondsTotal: 16 + Double(step * step))
             let evals = step == steps && finalEvaluation ? [evaluation(step: step, scope: "overall", tasks: 6), evaluation(step: step, scope: "category:spatial", tasks: 1)] : []
             try log.commitStep(runID: runID, step: record, groups: gs, rollouts: rs, snapshots: ss, evaluations: evals)
             out.steps.append(record); out.groups += gs; out.rollouts += rs; out.snapshots += ss; out.evaluations += evals
