@@ -31,8 +31,9 @@ public enum HTMLReport {
             the file needs no network.</p>
 
             """
-        let colours = Dictionary(uniqueKeysWithValues: runs.enumerated().map { ($1.runID + "@" + $1.log.path, SVGChart.palette[$0 % SVGChart.palette.count]) })
-        func colour(_ r: LoggedRun) -> String { colours[r.runID + "@" + r.log.path] ?? "#000000" }
+        let styles = Dictionary(uniqueKeysWithValues: runs.enumerated().map { ($1.runID + "@" + $1.log.path, SVGChart.style($0)) })
+        func colour(_ r: LoggedRun) -> String { styles[r.runID + "@" + r.log.path]?.colour ?? "#000000" }
+        func dash(_ r: LoggedRun) -> String? { styles[r.runID + "@" + r.log.path]?.dash }
         let steps = try runs.map { try $0.log.steps(runID: $0.runID) }
         let evaluations = try runs.map { try $0.log.evaluations(runID: $0.runID) }
 
@@ -43,22 +44,18 @@ public enum HTMLReport {
         }
 
         out += "<h2>Training curves</h2>\n<p class=\"legend\">"
-        out += runs.map { "\(swatch(colour($0))) \(htmlEscape($0.runID))" }.joined(separator: " &#160; ") + "</p>\n<div class=\"charts\">"
-        let curves: [(String, String, (StepRecord) -> Double)] = [
-            ("Reward (mean over rollouts)", "R", { $0.rewardMean }),
-            ("KL to the reference (k3)", "KL", { $0.kl }),
-            ("Clip fraction (low + high)", "fraction", { $0.clipFractionLow + $0.clipFractionHigh }),
-            ("Output alignment (judge proxy)", "0–100", { $0.outputAlignment }),
-        ]
-        for (name, label, value) in curves {
+        out += runs.map { "\(swatch(colour($0))) \(htmlEscape($0.runID))\(dash($0) == nil ? "" : " (dashed)")" }
+            .joined(separator: " &#160; ") + "</p>\n<div class=\"charts\">"
+        for (name, label, logY, value) in curves {
             let series = zip(runs, steps).map { r, s in
-                ChartSeries(name: r.runID, colour: colour(r), points: s.map { (x: Double($0.step), y: value($0)) })
+                ChartSeries(name: r.runID, colour: colour(r), points: s.map { (x: Double($0.step), y: value($0)) }, dash: dash(r))
             }
-            out += SVGChart.lineChart(title: name, yLabel: label, series: series)
+            out += SVGChart.lineChart(title: name, yLabel: label, series: series, logY: logY)
         }
         out += "</div>\n"
 
         out += try pairedRewardSection(runs, colour: colour)
+        out += try variantSection(runs, steps: steps)
 
         out += "<h2>Evaluation</h2>\n" + evaluationTable(runs, evaluations: evaluations, colour: colour)
         for (r, evals) in zip(runs, evaluations) where evals.contains(where: { $0.scope != "overall" }) {
@@ -72,6 +69,90 @@ public enum HTMLReport {
         for r in runs { out += try rolloutSection(r, colour: colour(r), options: options) }
         out += "</body>\n</html>\n"
         return out
+    }
+
+    /// The per-step curves: title, y label, log axis, value.
+    static let curves: [(String, String, Bool, (StepRecord) -> Double)] = [
+        ("Reward (mean over rollouts)", "R", false, { $0.rewardMean }),
+        ("KL to the reference (k3)", "KL", true, { $0.kl }),
+        ("Clip fraction (low + high)", "fraction", false, { $0.clipFractionLow + $0.clipFractionHigh }),
+        ("Output alignment (judge proxy)", "0–100", false, { $0.outputAlignment }),
+    ]
+
+    /// The variant a run belongs to: its ID without the "-seed<N>-<start time>" that `pararl ablate` appends to
+    /// every run (`<variant>-seed<N>` folders); any other run is a variant of its own.
+    static func variantName(_ runID: String) -> String {
+        runID.replacingOccurrences(of: "-seed[0-9]+-[0-9]+$", with: "", options: .regularExpression)
+    }
+
+    /// Runs grouped by `variantName`, in order of first appearance.
+    static func variantGroups(_ runs: [LoggedRun]) -> [(name: String, members: [Int])] {
+        var groups: [(name: String, members: [Int])] = []
+        for (i, r) in runs.enumerated() {
+            let name = variantName(r.runID)
+            if let k = groups.firstIndex(where: { $0.name == name }) { groups[k].members.append(i) } else { groups.append((name, [i])) }
+        }
+        return groups
+    }
+
+    /// The mean over runs at each x that any of them has (each x averages the runs that logged it).
+    static func meanCurve(_ curves: [[(x: Double, y: Double)]]) -> [(x: Double, y: Double)] {
+        var sums: [Double: (Double, Int)] = [:]
+        for c in curves { for p in c where p.y.isFinite { sums[p.x, default: (0, 0)].0 += p.y; sums[p.x, default: (0, 0)].1 += 1 } }
+        return sums.keys.sorted().map { x in (x: x, y: sums[x].map { $0.0 / Double($0.1) } ?? .nan) }
+    }
+
+    /// The paired reward change by t of the last evaluation against the first (step 0), mean over `runs` (runs with
+    /// fewer than two evaluations are left out).
+    static func rewardChangeByT(_ runs: [LoggedRun]) throws -> [(x: Double, y: Double)] {
+        var changes: [[(x: Double, y: Double)]] = []
+        for run in runs {
+            let rows = try run.log.rewardEvaluations(runID: run.runID)
+            guard let first = rows.map(\.step).min(), let last = rows.map(\.step).max(), last > first else { continue }
+            let start = Dictionary(rows.filter { $0.step == first }.map { ($0.t, $0.rewardMean) }, uniquingKeysWith: { a, _ in a })
+            changes.append(rows.filter { $0.step == last }.compactMap { r in start[r.t].map { (x: Double(r.t), y: r.rewardMean - $0) } })
+        }
+        return meanCurve(changes)
+    }
+
+    /// For an ablation (some variant with two or more seeds): the paper-form table over seeds, and per variant the
+    /// reward and KL curves and the paired reward change by t (last evaluation − step 0), each the mean over seeds.
+    static func variantSection(_ runs: [LoggedRun], steps: [[StepRecord]]) throws -> String {
+        let groups = variantGroups(runs)
+        guard groups.contains(where: { $0.members.count > 1 }) else { return "" }
+        func vColour(_ k: Int) -> String { SVGChart.style(k).colour }
+        var out = "<h2 id=\"variants\">Variants (mean over seeds)</h2>\n<p class=\"note\">Runs named &lt;variant&gt;-seed&lt;N&gt; (as "
+            + "<code>pararl ablate</code> names them) are grouped. Every curve is the mean over the variant's seeds at each step; "
+            + "the table is <code>pararl ablate --table-only</code>'s: each run's last evaluation against the step-0 evaluations, "
+            + "mean ± sample standard deviation over seeds.</p>\n<p class=\"legend\">"
+        out += groups.enumerated().map { k, g in "\(swatch(vColour(k))) \(htmlEscape(g.name)) (\(g.members.count) run(s))" }
+            .joined(separator: " &#160; ") + "</p>\n"
+        let table = try AblationTable.compute(variants: groups.map { g in (name: g.name, runs: g.members.map { runs[$0] }) })
+        out += "<table><tr><th>variant</th>" + table.axes.map { "<th>\(htmlEscape($0))</th>" }.joined()
+            + "<th>Δ Output Align.</th><th>Δ reward (paired)</th><th>train min</th><th>seeds</th></tr>\n"
+        for r in table.rows {
+            let delta = r.outputAlignmentChange.flatMap { c in c.mean.map { String(format: "%+.1f", $0) + (c.spread.map { String(format: " ± %.1f", $0) } ?? "") } } ?? "–"
+            let reward = r.rewardChange.map { String(format: "%+.3f ± %.3f", $0, r.rewardChangeSE ?? 0) } ?? "–"
+            let minutes = r.trainMinutes.flatMap { $0.seeds > 0 ? $0.text : nil } ?? "–"
+            out += "<tr><td>\(htmlEscape(r.variant))</td>" + (r.cells.map(\.text) + [delta, reward, minutes, "\(r.runs.count)"])
+                .map { "<td class=\"n\">\(htmlEscape($0))</td>" }.joined() + "</tr>\n"
+        }
+        out += "</table>\n<div class=\"charts\">"
+        for (name, label, logY, value) in curves where label != "fraction" {
+            let series = groups.enumerated().map { k, g in
+                ChartSeries(name: g.name, colour: vColour(k),
+                            points: meanCurve(g.members.map { i in steps[i].map { (x: Double($0.step), y: value($0)) } }))
+            }
+            out += SVGChart.lineChart(title: name + ", mean over seeds", yLabel: label, series: series, logY: logY)
+        }
+        var byT: [ChartSeries] = []
+        for (k, g) in groups.enumerated() {
+            let change = try rewardChangeByT(g.members.map { runs[$0] })
+            if !change.isEmpty { byT.append(ChartSeries(name: g.name, colour: vColour(k), points: change)) }
+        }
+        out += SVGChart.lineChart(title: "ΔR by t (last evaluation − step 0), mean over seeds", yLabel: "ΔR",
+                                  series: byT, xLabel: "t")
+        return out + "</div>\n"
     }
 
     /// The paired reward evaluation (DESIGN §3.7a): the mean R over every t and at t = T against the training step

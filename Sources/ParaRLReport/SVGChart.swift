@@ -1,18 +1,29 @@
 // Line charts as inline SVG for the HTML report: one or several runs overlaid on shared axes, with ticks,
-// gaps where a value is not finite, and a tooltip per series. Markup is XML-clean (XHTML-compatible).
+// gaps where a value is not finite (or not positive on a log axis), and a tooltip per series. Markup is XML-clean
+// (XHTML-compatible).
 import Foundation
 
 public struct ChartSeries: Sendable {
     public var name: String
     public var colour: String
     public var points: [(x: Double, y: Double)]
-    public init(name: String, colour: String, points: [(x: Double, y: Double)]) {
-        self.name = name; self.colour = colour; self.points = points
+    /// An SVG stroke-dasharray ("5 3"), nil for a solid line.
+    public var dash: String?
+    public init(name: String, colour: String, points: [(x: Double, y: Double)], dash: String? = nil) {
+        self.name = name; self.colour = colour; self.points = points; self.dash = dash
     }
 }
 
 public enum SVGChart {
-    public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    /// Twelve distinguishable colours (an ablation of 4 variants × 3 seeds gets one each); grey is kept for baselines.
+    public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+                                 "#bcbd22", "#000080", "#800000", "#006d5b"]
+    static let dashes: [String?] = [nil, "6 3", "2 2"]
+
+    /// The colour and dash of the i-th series: the palette, then the palette again dashed.
+    public static func style(_ i: Int) -> (colour: String, dash: String?) {
+        (palette[i % palette.count], dashes[(i / palette.count) % dashes.count])
+    }
 
     /// Round tick values covering [lo, hi], about `count` of them.
     static func ticks(_ lo: Double, _ hi: Double, count: Int = 5) -> [Double] {
@@ -36,11 +47,17 @@ public enum SVGChart {
         return String(format: "%.\(decimals)f", v)
     }
 
-    /// A chart of `series` against the training step (or `xLabel`); `yLabel` names the quantity.
+    /// A chart of `series` against the training step (or `xLabel`); `yLabel` names the quantity. `logY` draws y on a
+    /// log₁₀ axis (a quantity spanning decades, such as a KL with a spike); values ≤ 0 are left out there.
     public static func lineChart(title: String, yLabel: String, series: [ChartSeries], xLabel: String = "step", width: Int = 460,
-                                 height: Int = 240) -> String {
+                                 height: Int = 240, logY: Bool = false) -> String {
         let left = 58.0, right = 12.0, top = 26.0, bottom = 34.0
         let plotW = Double(width) - left - right, plotH = Double(height) - top - bottom
+        let series = logY ? series.map { s in
+            var s = s
+            s.points = s.points.map { (x: $0.x, y: $0.y > 0 ? log10($0.y) : .nan) }
+            return s
+        } : series
         let finitePoints = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"\(width)\" height=\"\(height)\" "
             + "viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(htmlEscape(title))\">"
@@ -60,11 +77,17 @@ public enum SVGChart {
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
 
         svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#999999\"/>"
-        let yTicks = ticks(yLo, yHi)
+        var yTicks = ticks(yLo, yHi)
+        // On a log axis: ticks at whole decades when the range holds two or more of them.
+        if logY {
+            let decades = yTicks.filter { $0 == $0.rounded() }
+            if decades.count >= 2 { yTicks = decades }
+        }
         let tickStep = yTicks.count > 1 ? yTicks[1] - yTicks[0] : max(abs(yLo), 1)
         for v in yTicks {
+            let label = logY ? String(format: v == v.rounded() ? "%g" : "%.2g", pow(10, v)) : tickLabel(v, step: tickStep)
             svg += "<line x1=\"\(f(left))\" x2=\"\(f(left + plotW))\" y1=\"\(f(py(v)))\" y2=\"\(f(py(v)))\" stroke=\"#e5e5e5\"/>"
-            svg += "<text x=\"\(f(left - 4))\" y=\"\(f(py(v) + 4))\" class=\"ytick\">\(tickLabel(v, step: tickStep))</text>"
+            svg += "<text x=\"\(f(left - 4))\" y=\"\(f(py(v) + 4))\" class=\"ytick\">\(label)</text>"
         }
         for v in ticks(xLo, xHi) where v == v.rounded() {
             svg += "<line x1=\"\(f(px(v)))\" x2=\"\(f(px(v)))\" y1=\"\(f(top + plotH))\" y2=\"\(f(top + plotH + 4))\" stroke=\"#999999\"/>"
@@ -72,7 +95,7 @@ public enum SVGChart {
         }
         svg += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(Double(height) - 4))\" class=\"xtick\">\(htmlEscape(xLabel))</text>"
         svg += "<text x=\"12\" y=\"\(f(top + plotH / 2))\" class=\"ylabel\" transform=\"rotate(-90 12 \(f(top + plotH / 2)))\">"
-            + "\(htmlEscape(yLabel))</text>"
+            + "\(htmlEscape(yLabel + (logY ? " (log scale)" : "")))</text>"
         for s in series {
             // Runs of consecutive finite points become one polyline each.
             var segments: [[(x: Double, y: Double)]] = [[]]
@@ -82,7 +105,8 @@ public enum SVGChart {
             svg += "<g><title>\(htmlEscape(s.name))</title>"
             for seg in segments where !seg.isEmpty {
                 let pts = seg.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-                svg += "<polyline points=\"\(pts)\" fill=\"none\" stroke=\"\(s.colour)\" stroke-width=\"1.8\"/>"
+                let dash = s.dash.map { " stroke-dasharray=\"\(htmlEscape($0))\"" } ?? ""
+                svg += "<polyline points=\"\(pts)\" fill=\"none\" stroke=\"\(s.colour)\" stroke-width=\"1.8\"\(dash)/>"
                 if seg.count <= 40 || seg.count == 1 {
                     for p in seg { svg += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"2.2\" fill=\"\(s.colour)\"/>" }
                 }

@@ -172,6 +172,72 @@ struct HTMLReportTests {
         #expect(scan.text.contains(a.record.configYAML) && scan.text.contains(b.record.configYAML))
     }
 
+    @Test("an ablation's runs are grouped into variants: the table over seeds, mean curves and ΔR by t")
+    func variants() throws {
+        let dir = try FixtureLog.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var written: [String: [FixtureRun]] = [:]
+        for (k, (variant, seed)) in [("a", 1), ("a", 2), ("b", 1), ("b", 2), ("b", 3)].enumerated() {
+            written[variant, default: []].append(try FixtureLog.write(runID: "\(variant)-seed\(seed)-\(1_796_000_000 + k)", in: dir,
+                                                                       steps: 2 + k % 2, groups: 1, g: 2, seed: UInt64(seed),
+                                                                       contentSeed: UInt64(40 + k), rewardEvaluations: true))
+        }
+        let runs = try LogCatalog(locations: [dir.path]).runs
+        #expect(HTMLReport.variantGroups(runs).map(\.name).sorted() == ["a", "b"])
+        #expect(HTMLReport.variantGroups(runs).map(\.members.count).sorted() == [2, 3])
+        let html = try HTMLReport.render(runs)
+        let scan = try Self.scan(html)
+        #expect(html.contains("Variants (mean over seeds)"))
+        // The table is the ablation table of the same runs.
+        let table = try AblationTable.compute(variants: HTMLReport.variantGroups(runs).map { g in (name: g.name, runs: g.members.map { runs[$0] }) })
+        for row in table.rows { for cell in row.cells { #expect(html.contains("<td class=\"n\">\(cell.text)</td>")) } }
+        // The variant charts (reward, KL, output alignment, ΔR by t) each draw one line per variant.
+        let charts = scan.polylineStrokes.filter { !$0.isEmpty }
+        for strokes in charts.suffix(4) { #expect(strokes.count == 2 && Set(strokes).count == 2) }
+        // ΔR by t: per run, the step-T minus step-0 mean reward at each t, then the mean over the variant's runs.
+        for (variant, fixtures) in written {
+            let members = runs.filter { HTMLReport.variantName($0.runID) == variant }
+            let change = try HTMLReport.rewardChangeByT(members)
+            #expect(change.map(\.x) == [1, 2])
+            for p in change {
+                let perRun = fixtures.map { f -> Double in
+                    let last = f.rewardRollouts.map(\.step).max() ?? 0
+                    func mean(_ step: Int) -> Double {
+                        let xs = f.rewardRollouts.filter { $0.step == step && Double($0.t) == p.x }.map(\.reward)
+                        return xs.reduce(0, +) / Double(xs.count)
+                    }
+                    return mean(last) - mean(0)
+                }
+                #expect(abs(p.y - perRun.reduce(0, +) / Double(perRun.count)) < 1e-9)
+            }
+        }
+        // Names and means.
+        #expect(HTMLReport.variantName("s3-seed12-1796317963") == "s3")
+        #expect(HTMLReport.variantName("output-level-seed0-1796312905") == "output-level")
+        #expect(HTMLReport.variantName("s3-1796317963") == "s3-1796317963" && HTMLReport.variantName("x-seed1") == "x-seed1")
+        let mean = HTMLReport.meanCurve([[(x: 1, y: 1), (x: 2, y: 3)], [(x: 1, y: 3), (x: 3, y: .nan)]])
+        #expect(mean.map(\.x) == [1, 2] && mean.map(\.y) == [2, 3])
+        // Without a variant of two or more runs there is no such section.
+        #expect(!(try HTMLReport.render([runs[0]])).contains("Variants (mean over seeds)"))
+    }
+
+    @Test("charts: twelve distinct colours before dashes; a log axis leaves out values ≤ 0 and labels decades")
+    func chartStyles() throws {
+        let styles = (0..<25).map(SVGChart.style)
+        #expect(Set(styles.prefix(12).map(\.colour)).count == 12 && styles.prefix(12).allSatisfy { $0.dash == nil })
+        #expect(styles[12].colour == styles[0].colour && styles[12].dash != nil && styles[24].dash != styles[12].dash)
+        let series = [ChartSeries(name: "kl", colour: "#000000", points: [(x: 1, y: 0), (x: 2, y: 0.01), (x: 3, y: 1000), (x: 4, y: -1)], dash: "6 3")]
+        let svg = SVGChart.lineChart(title: "KL", yLabel: "KL", series: series, logY: true)
+        let scan = try Self.scan("<html><body>" + svg + "</body></html>")
+        #expect(scan.polylineStrokes.flatMap { $0 } == ["#000000"])
+        // Two finite positive points (0 and −1 are left out): one polyline through 2 points, ticks at decades.
+        let points = try #require(svg.range(of: "points=\"[^\"]*\"", options: .regularExpression)).lowerBound
+        let list = svg[points...].dropFirst("points=\"".count).prefix { $0 != "\"" }
+        #expect(list.split(separator: " ").count == 2)
+        for label in ["0.01", "1", "100"] { #expect(svg.contains(">\(label)</text>")) }
+        #expect(svg.contains("stroke-dasharray=\"6 3\"") && svg.contains("KL (log scale)"))
+    }
+
     @Test("a run without rollouts or evaluations still gives a valid report")
     func emptyRun() throws {
         let dir = try FixtureLog.tempDir()
