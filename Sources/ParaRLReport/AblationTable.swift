@@ -44,6 +44,16 @@ public struct AblationRow: Codable, Sendable, Equatable {
     /// over seeds.
     public var trainMinutes: AblationCell?
 
+    /// The Δ Output Align., Δ reward and Train min cells as the tables show them ("–" where there is none).
+    public var changeTexts: [String] {
+        let align = outputAlignmentChange.flatMap { c in
+            c.mean.map { String(format: "%+.1f", $0) + (c.spread.map { String(format: " ± %.1f", $0) } ?? "") }
+        }
+        let reward = rewardChange.map { String(format: "%+.3f ± %.3f", $0, rewardChangeSE ?? 0) }
+        let minutes = trainMinutes.flatMap { $0.seeds > 0 ? $0.text : nil }
+        return [align ?? "–", reward ?? "–", minutes ?? "–"]
+    }
+
     enum CodingKeys: String, CodingKey {
         case variant, runs, seeds, steps, cells, outputAlignmentChange = "output_alignment_change"
         case rewardChange = "reward_change", rewardChangeSE = "reward_change_se", trainMinutes = "train_minutes"
@@ -131,10 +141,7 @@ public struct AblationTable: Codable, Sendable, Equatable {
         var lines = ["| Variant | " + axes.joined(separator: " | ") +  " | Δ Output Align. | Δ reward (paired) | Train min | Seeds |",
                      "|---|" + axes.map { _ in "---:|" }.joined() + "---:|---:|---:|---:|"]
         for r in rows {
-            let reward = r.rewardChange.map { String(format: "%+.3f ± %.3f", $0, r.rewardChangeSE ?? 0) } ?? "–"
-            let align = r.outputAlignmentChange.flatMap { c in c.mean.map { String(format: "%+.1f", $0) + (c.spread.map { String(format: " ± %.1f", $0) } ?? "") } } ?? "–"
-            let minutes = r.trainMinutes.map { $0.seeds > 0 ? $0.text : "–" } ?? "–"
-            lines.append("| \(r.variant) | " + r.cells.map(\.text).joined(separator: " | ") + " | \(align) | \(reward) | \(minutes) | \(r.runs.count) |")
+            lines.append("| \(r.variant) | " + (r.cells.map(\.text) + r.changeTexts + ["\(r.runs.count)"]).joined(separator: " | ") + " |")
         }
         lines.append("")
         lines.append("Judge scores 0–100; mean ± \(spread) where there are several seeds. Δ Output Align.: end − start of the same "

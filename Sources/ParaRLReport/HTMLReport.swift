@@ -131,10 +131,7 @@ public enum HTMLReport {
         out += "<table><tr><th>variant</th>" + table.axes.map { "<th>\(htmlEscape($0))</th>" }.joined()
             + "<th>Δ Output Align.</th><th>Δ reward (paired)</th><th>train min</th><th>seeds</th></tr>\n"
         for r in table.rows {
-            let delta = r.outputAlignmentChange.flatMap { c in c.mean.map { String(format: "%+.1f", $0) + (c.spread.map { String(format: " ± %.1f", $0) } ?? "") } } ?? "–"
-            let reward = r.rewardChange.map { String(format: "%+.3f ± %.3f", $0, r.rewardChangeSE ?? 0) } ?? "–"
-            let minutes = r.trainMinutes.flatMap { $0.seeds > 0 ? $0.text : nil } ?? "–"
-            out += "<tr><td>\(htmlEscape(r.variant))</td>" + (r.cells.map(\.text) + [delta, reward, minutes, "\(r.runs.count)"])
+            out += "<tr><td>\(htmlEscape(r.variant))</td>" + (r.cells.map(\.text) + r.changeTexts + ["\(r.runs.count)"])
                 .map { "<td class=\"n\">\(htmlEscape($0))</td>" }.joined() + "</tr>\n"
         }
         out += "</table>\n<div class=\"charts\">"
