@@ -15,7 +15,7 @@ public struct StepTiming: Sendable {
 }
 
 /// What one group of a step samples: its prompt's sequences and S.
-public struct GroupWorkload: Codable, Sendable {
+public struct GroupWorkload: Encodable, Sendable {
     public var taskID: String
     public var conditional: [Int32]
     public var conditionalKeyMask: [UInt8]

@@ -34,25 +34,21 @@ struct BenchStep: ParsableCommand {
         if let p = prompts, p < 1 { throw ValidationError("--prompts must be at least 1") }
     }
 
-    struct PhaseRow: Codable { var phase: String; var seconds: Double; var gemmSeconds: Double; var gemmGflops: Double; var gemmShare: Double }
-    struct ShapeRow: Codable { var shape: String; var calls: Int; var seconds: Double; var gflops: Double }
-    struct Workload: Codable {
+    struct PhaseRow: Encodable { var phase: String; var seconds: Double; var gemmSeconds: Double; var gemmGflops: Double; var gemmShare: Double }
+    struct ShapeRow: Encodable { var shape: String; var calls: Int; var seconds: Double; var gflops: Double }
+    struct Workload: Encodable {
         var checkpoint: String, clipModel: String, groupSize: Int, prompts: Int, sampledSteps: Int, objective: String
         var updateBatchSize: Int, numIterations: Int, beta: Double, epsilon: Double, lr: Double, gradClip: Double
         var sampler: [String: JSONValue], layout: [String: Int], groups: [GroupWorkload]
     }
-    enum JSONValue: Codable {
+    enum JSONValue: Encodable {
         case number(Double), string(String)
         func encode(to encoder: Encoder) throws {
             var c = encoder.singleValueContainer()
             switch self { case .number(let d): try c.encode(d); case .string(let s): try c.encode(s) }
         }
-        init(from decoder: Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if let d = try? c.decode(Double.self) { self = .number(d) } else { self = .string(try c.decode(String.self)) }
-        }
     }
-    struct Result: Codable {
+    struct Result: Encodable {
         var cpu: String, isa: String, threads: Int, backend: String, repeats: Int
         var seconds: [String: Double], gflops: Double, gemmShare: Double, gemmGflops: Double
         var phases: [PhaseRow], shapes: [ShapeRow], workload: Workload
