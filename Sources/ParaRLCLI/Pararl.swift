@@ -22,7 +22,7 @@ struct Pararl: ParsableCommand {
             with trajectory-level CLIP rewards and a diffusion-GRPO optimiser (MMaDA-Parallel, arXiv 2511.09611).
             """,
         version: ParaRLVersion.string,
-        subcommands: [Bench.self, World.self, TokenizerCommand.self, PolicyCommand.self, SFTCommand.self, CLIPCommand.self, CalibrateCommand.self, MPISelfTestCommand.self, SampleCommand.self, EvalCommand.self, EvalRewardCommand.self, TrainCommand.self, InspectCommand.self, ReportCommand.self, AblateCommand.self, DemoCommand.self]
+        subcommands: [Bench.self, World.self, TokenizerCommand.self, PolicyCommand.self, SFTCommand.self, CLIPCommand.self, CalibrateCommand.self, MPISelfTestCommand.self, SampleCommand.self, EvalCommand.self, EvalRewardCommand.self, RewardAgreementCommand.self, TrainCommand.self, InspectCommand.self, ReportCommand.self, AblateCommand.self, DemoCommand.self]
     )
 }
 

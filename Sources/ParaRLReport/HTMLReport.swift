@@ -48,13 +48,19 @@ public enum HTMLReport {
             .joined(separator: " &#160; ") + "</p>\n<div class=\"charts\">"
         for (name, label, logY, value) in curves {
             let series = zip(runs, steps).map { r, s in
-                ChartSeries(name: r.runID, colour: colour(r), points: s.map { (x: Double($0.step), y: value($0)) }, dash: dash(r))
+                ChartSeries(name: r.runID, colour: colour(r), points: s.compactMap { row in
+                    let y = value(row)
+                    return y.isFinite ? (x: Double(row.step), y: y) : nil
+                }, dash: dash(r))
             }
+            // The monitor's chart only for runs that log one (its values are nil in older logs and without a monitor).
+            guard label != "c" || series.contains(where: { !$0.points.isEmpty }) else { continue }
             out += SVGChart.lineChart(title: name, yLabel: label, series: series, logY: logY)
         }
         out += "</div>\n"
 
         out += try pairedRewardSection(runs, colour: colour)
+        out += try agreementSection(runs, colour: colour)
         out += try variantSection(runs, steps: steps)
 
         out += "<h2>Evaluation</h2>\n" + evaluationTable(runs, evaluations: evaluations, colour: colour)
@@ -77,6 +83,7 @@ public enum HTMLReport {
         ("KL to the reference (k3)", "KL", true, { $0.kl }),
         ("Clip fraction (low + high)", "fraction", false, { $0.clipFractionLow + $0.clipFractionHigh }),
         ("Output alignment (judge proxy)", "0–100", false, { $0.outputAlignment }),
+        ("Reward monitor (the other reward source's raw score, weight 0)", "c", false, { $0.monitorMean ?? .nan }),
     ]
 
     /// The variant a run belongs to: its ID without the "-seed<N>-<start time>" that `pararl ablate` appends to
@@ -140,6 +147,7 @@ public enum HTMLReport {
                 ChartSeries(name: g.name, colour: vColour(k),
                             points: meanCurve(g.members.map { i in steps[i].map { (x: Double($0.step), y: value($0)) } }))
             }
+            guard label != "c" || series.contains(where: { !$0.points.isEmpty }) else { continue }
             out += SVGChart.lineChart(title: name + ", mean over seeds", yLabel: label, series: series, logY: logY)
         }
         var byT: [ChartSeries] = []
@@ -192,6 +200,37 @@ public enum HTMLReport {
             }
         }
         return out + "</table>\n"
+    }
+
+    /// The reward–judge agreement of each run's checkpoints (`pararl reward-agreement --run`), when logged: per
+    /// source the within-task ρ of every measure at every measured step.
+    static func agreementSection(_ runs: [LoggedRun], colour: (LoggedRun) -> String) throws -> String {
+        let rows = try runs.map { try $0.log.rewardAgreements(runID: $0.runID) }
+        guard rows.contains(where: { !$0.isEmpty }) else { return "" }
+        var out = "<h2>Reward–judge agreement</h2>\n<p class=\"note\">How each reward source orders the checkpoint's own rollouts "
+            + "against the judge (pararl reward-agreement --run): the mean within-task Spearman ρ among a task's rollouts "
+            + "(what group advantages use), the pooled ρ and the within-task pair concordance. Rows t=K compare the score of "
+            + "the partial output at t = K with the final output alignment.</p>\n"
+        func f(_ x: Double?) -> String { x.map { String(format: "%+.2f", $0) } ?? "—" }
+        for (r, list) in zip(runs, rows) where !list.isEmpty {
+            let steps = Array(Set(list.map(\.step))).sorted()
+            for source in list.map(\.source).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } {
+                out += "<h3>\(swatch(colour(r))) \(htmlEscape(r.runID)): \(htmlEscape(source))</h3>\n<table><tr><th>measure</th>"
+                out += steps.map { "<th>step \($0): within-task ρ</th><th>pooled ρ</th><th>concordance</th>" }.joined() + "</tr>\n"
+                let mine = list.filter { $0.source == source }
+                for measure in mine.map(\.measure).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } {
+                    out += "<tr><td>\(htmlEscape(measure))</td>"
+                    for step in steps {
+                        let row = mine.first { $0.step == step && $0.measure == measure }
+                        out += "<td>\(f(row?.withinTaskSpearman))</td><td>\(f(row?.pooledSpearman))</td>"
+                            + "<td>\(row?.concordance.map { String(format: "%.2f", $0) } ?? "—")</td>"
+                    }
+                    out += "</tr>\n"
+                }
+                out += "</table>\n"
+            }
+        }
+        return out
     }
 
     static func swatch(_ colour: String) -> String { "<span class=\"sw\" style=\"background:\(colour)\"></span>" }

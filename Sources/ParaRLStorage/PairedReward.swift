@@ -18,8 +18,10 @@ extension RewardEvaluationRows {
             let c = rows.reduce(0) { $0 + $1.clipScore } / n
             let r = rows.reduce(0) { $0 + $1.reward } / n
             let v = rows.reduce(0) { $0 + ($1.reward - r) * ($1.reward - r) } / n
+            let monitored = rows.compactMap(\.monitorScore)
             return RewardEvalRecord(step: step, t: t, tasks: Set(rows.map(\.taskID)).count,
-                                    rollouts: Set(rows.map(\.rollout)).count, clipMean: c, rewardMean: r, rewardStd: v.squareRoot())
+                                    rollouts: Set(rows.map(\.rollout)).count, clipMean: c, rewardMean: r, rewardStd: v.squareRoot(),
+                                    monitorMean: monitored.isEmpty ? nil : monitored.reduce(0, +) / Double(monitored.count))
         }
         self.init(summaries: summaries, rollouts: rollouts)
     }

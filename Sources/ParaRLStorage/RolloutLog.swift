@@ -38,6 +38,10 @@ public final class RolloutLog: Sendable {
     /// The paired reward evaluation (tables `reward_evals`, `reward_eval_rollouts`) and ρ statistics over every inner
     /// iteration (`steps.ratio_deviation_mean/max`). Logs written before it read as before (no reward evaluations).
     public static let rewardEvalVersion = "rollout-log-v2-reward-evals"
+    /// The reward monitor (the other reward source, weight 0): `snapshots.monitor_score`, `steps.monitor_mean`,
+    /// `reward_evals.monitor_mean`, `reward_eval_rollouts.monitor_score`, and the reward–judge agreement of a run's
+    /// checkpoints (`reward_agreements`, written by `pararl reward-agreement --run`). Older logs read nil / none there.
+    public static let monitorVersion = "rollout-log-v3-reward-monitor"
 
     public let path: String
     public let queue: DatabaseQueue
@@ -141,6 +145,24 @@ public final class RolloutLog: Sendable {
                     PRIMARY KEY (run_id, step, task_id, rollout_index, t));
                 """)
         },
+        SchemaMigration(monitorVersion) { db in
+            try db.execute(sql: """
+                ALTER TABLE snapshots ADD COLUMN monitor_score REAL;
+                ALTER TABLE steps ADD COLUMN monitor_mean REAL;
+                ALTER TABLE reward_evals ADD COLUMN monitor_mean REAL;
+                ALTER TABLE reward_eval_rollouts ADD COLUMN monitor_score REAL;
+                CREATE TABLE reward_agreements (
+                    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+                    step INTEGER NOT NULL,
+                    source TEXT NOT NULL,
+                    measure TEXT NOT NULL,
+                    tasks INTEGER NOT NULL,
+                    rollouts INTEGER NOT NULL,
+                    pooled_spearman REAL, within_task_spearman REAL, within_task_count INTEGER NOT NULL,
+                    concordance REAL, pairs INTEGER NOT NULL,
+                    PRIMARY KEY (run_id, step, source, measure));
+                """)
+        },
     ]
 
     /// Opens (creating if needed) the log at `path` for writing, in WAL mode with the schema applied.
@@ -221,8 +243,8 @@ public final class RolloutLog: Sendable {
                 INSERT INTO steps (run_id, step, loss, policy_loss, kl, reward_mean, reward_std, advantage_mean,
                     advantage_std, clip_fraction_low, clip_fraction_high, frac_zero_std, grad_norm, lr, skipped,
                     output_alignment, seconds_rollout, seconds_scoring, seconds_update, seconds_total,
-                    ratio_deviation_mean, ratio_deviation_max)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ratio_deviation_mean, ratio_deviation_max, monitor_mean)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: StatementArguments(Self.stepValues(runID: runID, step)))
             for g in groups {
                 try db.execute(sql: """
@@ -241,9 +263,10 @@ public final class RolloutLog: Sendable {
             for s in snapshots {
                 try db.execute(sql: """
                     INSERT INTO snapshots (run_id, step, group_index, rollout_index, t, partial_text, partial_image_png,
-                        clip_score, reward, advantage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        clip_score, reward, advantage, monitor_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [runID, n, s.group, s.rollout, s.t, s.partialText, s.partialImagePNG,
-                                     Self.real(s.clipScore), Self.real(s.reward), Self.real(s.advantage)])
+                                     Self.real(s.clipScore), Self.real(s.reward), Self.real(s.advantage),
+                                     s.monitorScore.map(Self.real) ?? nil])
             }
             try Self.insertEvaluations(db, runID: runID, evaluations)
             if let rewardEvaluation { try Self.insertRewardEvaluation(db, runID: runID, step: n, rewardEvaluation) }
@@ -319,7 +342,8 @@ public final class RolloutLog: Sendable {
                                   skipped: (try row.value("skipped") as Int) != 0, outputAlignment: try d("output_alignment"),
                                   secondsRollout: try d("seconds_rollout"), secondsScoring: try d("seconds_scoring"),
                                   secondsUpdate: try d("seconds_update"), secondsTotal: try d("seconds_total"),
-                                  ratioDeviationMean: try d("ratio_deviation_mean"), ratioDeviationMax: try d("ratio_deviation_max"))
+                                  ratioDeviationMean: try d("ratio_deviation_mean"), ratioDeviationMax: try d("ratio_deviation_max"),
+                                  monitorMean: try row.optionalValue("monitor_mean"))
             }
         }
     }
@@ -362,7 +386,41 @@ public final class RolloutLog: Sendable {
                 SnapshotRecord(step: try row.value("step"), group: try row.value("group_index"), rollout: try row.value("rollout_index"), t: try row.value("t"),
                                partialText: try row.value("partial_text"), partialImagePNG: Self.blob(try row.optionalValue("partial_image_png")),
                                clipScore: Self.double(try row.optionalValue("clip_score")), reward: Self.double(try row.optionalValue("reward")),
-                               advantage: Self.double(try row.optionalValue("advantage")))
+                               advantage: Self.double(try row.optionalValue("advantage")),
+                               monitorScore: try row.optionalValue("monitor_score"))
+            }
+        }
+    }
+
+    /// Records the reward–judge agreement rows of one checkpoint (`step`), replacing what the log held for (run, step).
+    public func recordRewardAgreement(runID: String, step: Int, _ rows: [RewardAgreementRecord]) throws {
+        guard !rows.contains(where: { $0.step != step }) else {
+            throw RolloutLogError.invalidCommit(path: path, runID: runID, step: step, reason: "an agreement row is labelled with another step")
+        }
+        try write("recording the reward agreement of step \(step) of run \(runID)") { db in
+            try db.execute(sql: "DELETE FROM reward_agreements WHERE run_id = ? AND step = ?", arguments: [runID, step])
+            for r in rows {
+                try db.execute(sql: """
+                    INSERT INTO reward_agreements (run_id, step, source, measure, tasks, rollouts, pooled_spearman,
+                        within_task_spearman, within_task_count, concordance, pairs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [runID, step, r.source, r.measure, r.tasks, r.rollouts, r.pooledSpearman.map(Self.real) ?? nil,
+                                     r.withinTaskSpearman.map(Self.real) ?? nil, r.withinTaskCount, r.concordance.map(Self.real) ?? nil,
+                                     r.pairs])
+            }
+        }
+    }
+
+    /// The reward–judge agreement rows of a run in step order (empty for logs without the table).
+    public func rewardAgreements(runID: String) throws -> [RewardAgreementRecord] {
+        try read("reading the reward agreements of run \(runID)") { db in
+            guard try db.tableExists("reward_agreements") else { return [] }
+            return try Row.fetchAll(db, sql: "SELECT * FROM reward_agreements WHERE run_id = ? ORDER BY step, rowid", arguments: [runID]).map { row in
+                RewardAgreementRecord(step: try row.value("step"), source: try row.value("source"), measure: try row.value("measure"),
+                                      tasks: try row.value("tasks"), rollouts: try row.value("rollouts"),
+                                      pooledSpearman: try row.optionalValue("pooled_spearman"),
+                                      withinTaskSpearman: try row.optionalValue("within_task_spearman"),
+                                      withinTaskCount: try row.value("within_task_count"), concordance: try row.optionalValue("concordance"),
+                                      pairs: try row.value("pairs"))
             }
         }
     }
@@ -387,7 +445,8 @@ public final class RolloutLog: Sendable {
             return try Row.fetchAll(db, sql: "SELECT * FROM reward_evals WHERE run_id = ? ORDER BY step, t", arguments: [runID]).map { row in
                 RewardEvalRecord(step: try row.value("step"), t: try row.value("t"), tasks: try row.value("tasks"), rollouts: try row.value("rollouts"),
                                  clipMean: Self.double(try row.optionalValue("clip_mean")), rewardMean: Self.double(try row.optionalValue("reward_mean")),
-                                 rewardStd: Self.double(try row.optionalValue("reward_std")))
+                                 rewardStd: Self.double(try row.optionalValue("reward_std")),
+                                 monitorMean: try row.optionalValue("monitor_mean"))
             }
         }
     }
@@ -403,7 +462,8 @@ public final class RolloutLog: Sendable {
                 """, arguments: [runID, step]).map { row in
                 RewardEvalRolloutRecord(step: try row.value("step"), taskID: try row.value("task_id"), rollout: try row.value("rollout_index"), t: try row.value("t"),
                                         samplerSeed: UInt64(bitPattern: try row.value("sampler_seed")),
-                                        clipScore: Self.double(try row.optionalValue("clip_score")), reward: Self.double(try row.optionalValue("reward")))
+                                        clipScore: Self.double(try row.optionalValue("clip_score")), reward: Self.double(try row.optionalValue("reward")),
+                                        monitorScore: try row.optionalValue("monitor_score"))
             }
         }
     }
@@ -457,16 +517,18 @@ public final class RolloutLog: Sendable {
         }
         for e in rows.summaries {
             try db.execute(sql: """
-                INSERT INTO reward_evals (run_id, step, t, tasks, rollouts, clip_mean, reward_mean, reward_std)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [runID, e.step, e.t, e.tasks, e.rollouts, real(e.clipMean), real(e.rewardMean), real(e.rewardStd)])
+                INSERT INTO reward_evals (run_id, step, t, tasks, rollouts, clip_mean, reward_mean, reward_std, monitor_mean)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [runID, e.step, e.t, e.tasks, e.rollouts, real(e.clipMean), real(e.rewardMean), real(e.rewardStd),
+                                 e.monitorMean.map(real) ?? nil])
         }
         for r in rows.rollouts {
             try db.execute(sql: """
-                INSERT INTO reward_eval_rollouts (run_id, step, task_id, rollout_index, t, sampler_seed, clip_score, reward)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO reward_eval_rollouts (run_id, step, task_id, rollout_index, t, sampler_seed, clip_score, reward,
+                    monitor_score)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [runID, r.step, r.taskID, r.rollout, r.t, Int64(bitPattern: r.samplerSeed), real(r.clipScore),
-                                 real(r.reward)])
+                                 real(r.reward), r.monitorScore.map(real) ?? nil])
         }
     }
 
@@ -475,7 +537,7 @@ public final class RolloutLog: Sendable {
                        s.clipFractionLow, s.clipFractionHigh, s.fracZeroStd, s.gradNorm, s.lr].map(real)
         let timings = [s.outputAlignment, s.secondsRollout, s.secondsScoring, s.secondsUpdate, s.secondsTotal,
                        s.ratioDeviationMean, s.ratioDeviationMax].map(real)
-        return [runID, s.step] + metrics + [s.skipped ? 1 : 0] + timings
+        return [runID, s.step] + metrics + [s.skipped ? 1 : 0] + timings + [s.monitorMean.map(real) ?? DatabaseValue.null]
     }
 
     /// A finite double, or NULL.

@@ -57,13 +57,16 @@ public struct StepRecord: Sendable, Equatable, Codable {
     /// columns existed). ρ = 1 in value at the first iteration, so with num_iterations = 1 both are ~0.
     public var ratioDeviationMean: Double
     public var ratioDeviationMax: Double
+    /// Mean raw score of the reward monitor (the other reward source, weight 0) over the step's snapshots; nil when
+    /// the run logs no monitor (and in logs written before it).
+    public var monitorMean: Double?
 
     public init(step: Int, loss: Double, policyLoss: Double, kl: Double, rewardMean: Double, rewardStd: Double,
                 advantageMean: Double, advantageStd: Double, clipFractionLow: Double, clipFractionHigh: Double,
                 fracZeroStd: Double, gradNorm: Double, lr: Double, skipped: Bool, outputAlignment: Double,
                 secondsRollout: Double, secondsScoring: Double, secondsUpdate: Double, secondsTotal: Double,
-                ratioDeviationMean: Double = 0, ratioDeviationMax: Double = 0) {
-        self.ratioDeviationMean = ratioDeviationMean; self.ratioDeviationMax = ratioDeviationMax
+                ratioDeviationMean: Double = 0, ratioDeviationMax: Double = 0, monitorMean: Double? = nil) {
+        self.ratioDeviationMean = ratioDeviationMean; self.ratioDeviationMax = ratioDeviationMax; self.monitorMean = monitorMean
         self.step = step; self.loss = loss; self.policyLoss = policyLoss; self.kl = kl; self.rewardMean = rewardMean
         self.rewardStd = rewardStd; self.advantageMean = advantageMean; self.advantageStd = advantageStd
         self.clipFractionLow = clipFractionLow; self.clipFractionHigh = clipFractionHigh; self.fracZeroStd = fracZeroStd
@@ -121,15 +124,19 @@ public struct SnapshotRecord: Sendable, Equatable, Codable {
     public var t: Int
     public var partialText: String
     public var partialImagePNG: Data
-    /// Raw CLIP score c = 100·cos, reward R (Eq. 4), advantage A_{i,t}.
+    /// Raw score c of the run's reward model (CLIP: 100·cos; the world reward: 100 × scene similarity), reward R
+    /// (Eq. 4), advantage A_{i,t}.
     public var clipScore: Double
     public var reward: Double
     public var advantage: Double
+    /// Raw score of the reward monitor (the other reward source, weight 0); nil without one.
+    public var monitorScore: Double?
 
     public init(step: Int, group: Int, rollout: Int, t: Int, partialText: String, partialImagePNG: Data,
-                clipScore: Double, reward: Double, advantage: Double) {
+                clipScore: Double, reward: Double, advantage: Double, monitorScore: Double? = nil) {
         self.step = step; self.group = group; self.rollout = rollout; self.t = t; self.partialText = partialText
         self.partialImagePNG = partialImagePNG; self.clipScore = clipScore; self.reward = reward; self.advantage = advantage
+        self.monitorScore = monitorScore
     }
 }
 
@@ -169,14 +176,18 @@ public struct RewardEvalRecord: Sendable, Equatable, Codable {
     public var clipMean: Double
     public var rewardMean: Double
     public var rewardStd: Double
+    /// Mean raw score of the reward monitor; nil without one.
+    public var monitorMean: Double?
 
-    public init(step: Int, t: Int, tasks: Int, rollouts: Int, clipMean: Double, rewardMean: Double, rewardStd: Double) {
+    public init(step: Int, t: Int, tasks: Int, rollouts: Int, clipMean: Double, rewardMean: Double, rewardStd: Double,
+                monitorMean: Double? = nil) {
         self.step = step; self.t = t; self.tasks = tasks; self.rollouts = rollouts
-        self.clipMean = clipMean; self.rewardMean = rewardMean; self.rewardStd = rewardStd
+        self.clipMean = clipMean; self.rewardMean = rewardMean; self.rewardStd = rewardStd; self.monitorMean = monitorMean
     }
 
     enum CodingKeys: String, CodingKey {
         case step, t, tasks, rollouts, clipMean = "clip_mean", rewardMean = "reward_mean", rewardStd = "reward_std"
+        case monitorMean = "monitor_mean"
     }
 }
 
@@ -190,14 +201,18 @@ public struct RewardEvalRolloutRecord: Sendable, Equatable, Codable {
     public var samplerSeed: UInt64
     public var clipScore: Double
     public var reward: Double
+    /// Raw score of the reward monitor; nil without one.
+    public var monitorScore: Double?
 
-    public init(step: Int, taskID: String, rollout: Int, t: Int, samplerSeed: UInt64, clipScore: Double, reward: Double) {
+    public init(step: Int, taskID: String, rollout: Int, t: Int, samplerSeed: UInt64, clipScore: Double, reward: Double,
+                monitorScore: Double? = nil) {
         self.step = step; self.taskID = taskID; self.rollout = rollout; self.t = t; self.samplerSeed = samplerSeed
-        self.clipScore = clipScore; self.reward = reward
+        self.clipScore = clipScore; self.reward = reward; self.monitorScore = monitorScore
     }
 
     enum CodingKeys: String, CodingKey {
         case step, taskID = "task_id", rollout = "rollout_index", t, samplerSeed = "sampler_seed", clipScore = "clip_score", reward
+        case monitorScore = "monitor_score"
     }
 }
 
@@ -215,5 +230,30 @@ public struct RewardEvaluationRows: Sendable, Equatable {
     public var rollouts: [RewardEvalRolloutRecord]
     public init(summaries: [RewardEvalRecord], rollouts: [RewardEvalRolloutRecord]) {
         self.summaries = summaries; self.rollouts = rollouts
+    }
+}
+
+/// One measure of a reward source's agreement with the judge on a checkpoint's outputs (table `reward_agreements`,
+/// `pararl reward-agreement --run`): a judge axis on the final outputs, or "t=K" (the score at t = K against the
+/// final output alignment).
+public struct RewardAgreementRecord: Sendable, Equatable, Codable {
+    /// The checkpoint's training step (0 = the starting policy).
+    public var step: Int
+    /// `clip (FOLDER)` or `world`.
+    public var source: String
+    public var measure: String
+    public var tasks: Int
+    public var rollouts: Int
+    public var pooledSpearman: Double?
+    public var withinTaskSpearman: Double?
+    public var withinTaskCount: Int
+    public var concordance: Double?
+    public var pairs: Int
+
+    public init(step: Int, source: String, measure: String, tasks: Int, rollouts: Int, pooledSpearman: Double?,
+                withinTaskSpearman: Double?, withinTaskCount: Int, concordance: Double?, pairs: Int) {
+        self.step = step; self.source = source; self.measure = measure; self.tasks = tasks; self.rollouts = rollouts
+        self.pooledSpearman = pooledSpearman; self.withinTaskSpearman = withinTaskSpearman; self.withinTaskCount = withinTaskCount
+        self.concordance = concordance; self.pairs = pairs
     }
 }

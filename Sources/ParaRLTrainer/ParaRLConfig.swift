@@ -28,6 +28,12 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
     /// initial policy's partial outputs at every step of `calibration_prompts` training prompts. Copied into the run.
     public var calibration = "../runs/calibrate-check/clip_calibration.json"
     public var calibrationPrompts = 16
+    /// The reward's raw score c: `clip` (the paper's CLIP reward, `clip_model`) or `world` (the exact world reward: the
+    /// scene similarity between what the partial text states and the scene parsed from the partial image, DESIGN §3.5).
+    public var reward = RewardSource.clip
+    /// Log the other reward source beside the training one (weight 0): a `monitor_score` per snapshot and paired
+    /// reward evaluation, and `monitor_mean` per step. With `reward: world` it needs `clip_model`.
+    public var rewardMonitor = true
     public var objective = RLObjective.trajectory
     /// s, sampled steps per group (paper: 3). The output level uses S = {T} whatever this says.
     public var sampledSteps = 3
@@ -78,7 +84,8 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case seed, initCheckpoint = "init_checkpoint", referenceCheckpoint = "reference_checkpoint"
-        case clipModel = "clip_model", clipVocabulary = "clip_vocabulary", calibration, calibrationPrompts = "calibration_prompts", objective
+        case clipModel = "clip_model", clipVocabulary = "clip_vocabulary", calibration, calibrationPrompts = "calibration_prompts"
+        case reward, rewardMonitor = "reward_monitor", objective
         case sampledSteps = "sampled_steps", groupSize = "group_size", promptsPerStep = "prompts_per_step", steps
         case numIterations = "num_iterations", epsilon, epsilonHigh = "epsilon_high", beta, aggregation, lr
         case warmupSteps = "warmup_steps", minLRRatio = "min_lr_ratio", beta1, beta2, adamEps = "adam_eps"

@@ -76,7 +76,7 @@ public enum ParaRLRun {
         // μ/σ from the config's file (every rank reads it), or estimated on rollouts by rank 0 and sent to the others
         // (which keep rank 0's numbers under their own record; only μ and σ enter the reward).
         let measured = communicator.isRoot || !config.calibratesOnRollouts
-            ? try RunCalibration.forRun(config, bundle: bundle, scorer: { try scorer(config, file: configURL.path) }, file: configURL.path)
+            ? try RunCalibration.forRun(config, bundle: bundle, scorer: { try rewardScorer(config, file: configURL.path) }, file: configURL.path)
             : nil
         var calibration = measured ?? CLIPCalibration(mu: 0, sigma: 0, count: 0, source: CalibrationSource.rollouts.rawValue,
                                                       model: config.clipModel, seed: config.seed, fraction: 0)
@@ -179,9 +179,9 @@ public enum ParaRLRun {
                                                  reason: "\(referenceURL.path) has another architecture or vocabulary than the policy")
             }
         }
-        let clip = try scorer(config, file: file)
+        let scorer = try rewardScorer(config, file: file), monitor = try monitorScorer(config, file: file)
         let layout = try checkpointLayout(bundle: bundle, runDirectory: runDirectory, communicator: communicator)
-        return try ParaRLTrainer(config: config, runDirectory: runDirectory, bundle: bundle, reference: reference, scorer: clip,
+        return try ParaRLTrainer(config: config, runDirectory: runDirectory, bundle: bundle, reference: reference, scorer: scorer, monitor: monitor,
                                  calibration: calibration, checkpointLayout: layout, runID: runID, resumeFrom: checkpoint,
                                  codeVersion: codeVersion, communicator: communicator)
     }

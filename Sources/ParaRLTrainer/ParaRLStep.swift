@@ -21,6 +21,8 @@ extension ParaRLTrainer {
         var sampledSteps: [Int]
         var rollouts: [Rollout]
         var scores: [[Double]] = []
+        /// The monitor's raw scores of the same snapshots (empty without a monitor).
+        var monitorScores: [[Double]] = []
         var rewards: [[Double]] = []
         var advantages = GroupAdvantages(rewards: [])
         var partialTexts: [[String]] = []
@@ -43,15 +45,16 @@ extension ParaRLTrainer {
     /// Sums over this rank's groups that the step row reports over the global batch.
     struct StepTallies {
         var rewardSum = 0.0, rewardSquares = 0.0, advantageSum = 0.0, advantageSquares = 0.0
-        var zeroStdSteps = 0.0, outputAlignmentSum = 0.0, judgedRollouts = 0.0
+        var zeroStdSteps = 0.0, outputAlignmentSum = 0.0, judgedRollouts = 0.0, monitorSum = 0.0, monitoredSnapshots = 0.0
 
         var values: [Double] {
-            [rewardSum, rewardSquares, advantageSum, advantageSquares, zeroStdSteps, outputAlignmentSum, judgedRollouts]
+            [rewardSum, rewardSquares, advantageSum, advantageSquares, zeroStdSteps, outputAlignmentSum, judgedRollouts,
+             monitorSum, monitoredSnapshots]
         }
         init() {}
         init(_ v: [Double]) {
             (rewardSum, rewardSquares, advantageSum, advantageSquares) = (v[0], v[1], v[2], v[3])
-            (zeroStdSteps, outputAlignmentSum, judgedRollouts) = (v[4], v[5], v[6])
+            (zeroStdSteps, outputAlignmentSum, judgedRollouts, monitorSum, monitoredSnapshots) = (v[4], v[5], v[6], v[7], v[8])
         }
     }
 
@@ -96,7 +99,7 @@ extension ParaRLTrainer {
 
     /// Score snapshots: every (group, rollout, t ∈ S) decoded and scored in one batched CLIP call.
     func scoreSnapshots(_ groups: inout [ScoredGroup]) throws {
-        var texts: [String] = [], images: [RGBImage] = []
+        var texts: [String] = [], images: [RGBImage] = [], complete: [Bool] = []
         for k in groups.indices {
             groups[k].partialTexts = []; groups[k].partialImages = []
             for rollout in groups[k].rollouts {
@@ -106,19 +109,22 @@ extension ParaRLTrainer {
                 var ts: [String] = [], ims: [RGBImage] = []
                 for partial in rollout.partials {
                     let (text, image) = try bundle.decode(partial)
-                    ts.append(text); ims.append(image)
+                    ts.append(text); ims.append(image); complete.append(partial.step == config.sampler.steps)
                 }
                 texts += ts; images += ims
                 groups[k].partialTexts.append(ts); groups[k].partialImages.append(ims)
             }
         }
-        let flat = try scorer.scores(texts: texts, images: images)
+        let flat = try scorer.pairScores(texts: texts, images: images, complete: complete)
+        let monitored = try monitor?.pairScores(texts: texts, images: images, complete: complete)
         let s = config.effectiveSampledSteps
         var cursor = 0
         for k in groups.indices {
-            groups[k].scores = (0..<config.groupSize).map { _ in
-                defer { cursor += s }
-                return flat[cursor..<(cursor + s)].map { Double($0) }
+            groups[k].scores = []; groups[k].monitorScores = []
+            for _ in 0..<config.groupSize {
+                groups[k].scores.append(flat[cursor..<(cursor + s)].map { Double($0) })
+                if let monitored { groups[k].monitorScores.append(monitored[cursor..<(cursor + s)].map { Double($0) }) }
+                cursor += s
             }
         }
     }
@@ -234,9 +240,12 @@ extension ParaRLTrainer {
                 for (k, t) in group.sampledSteps.enumerated() {
                     let r = group.rewards[i][k], a = group.advantages.advantages[i][k]
                     local.rewardSum += r; local.rewardSquares += r * r; local.advantageSum += a; local.advantageSquares += a * a
+                    let monitorScore = group.monitorScores.isEmpty ? nil : group.monitorScores[i][k]
+                    if let monitorScore { local.monitorSum += monitorScore; local.monitoredSnapshots += 1 }
                     snapshots.append(SnapshotRecord(step: step + 1, group: group.index, rollout: i, t: t, partialText: group.partialTexts[i][k],
                                                     partialImagePNG: config.logPartialImages ? try PNGCodec.encode(group.partialImages[i][k]) : Data(),
-                                                    clipScore: group.scores[i][k], reward: r, advantage: a))
+                                                    clipScore: group.scores[i][k], reward: r, advantage: a,
+                                                    monitorScore: monitorScore))
                 }
             }
         }
@@ -255,7 +264,8 @@ extension ParaRLTrainer {
                                 secondsScoring: timings.scoring.timeIntervalSince(timings.rollout),
                                 secondsUpdate: timings.update.timeIntervalSince(timings.scoring),
                                 secondsTotal: Date().timeIntervalSince(timings.start),
-                                ratioDeviationMean: stats.ratioDeviationSum / tokens, ratioDeviationMax: stats.maxRatioDeviation)
+                                ratioDeviationMean: stats.ratioDeviationSum / tokens, ratioDeviationMax: stats.maxRatioDeviation,
+                                monitorMean: m.monitoredSnapshots > 0 ? m.monitorSum / m.monitoredSnapshots : nil)
         let (allGroups, allRollouts, allSnapshots) = try gatherRecords(groupRecords, rolloutRecords, snapshots)
         return StepOutcome(record: record, iterations: update.iterations, groups: allGroups, rollouts: allRollouts,
                            snapshots: allSnapshots)

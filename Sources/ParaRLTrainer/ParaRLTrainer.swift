@@ -53,7 +53,9 @@ public final class ParaRLTrainer {
     public var reusedStepZero: StepZeroEvaluations?
 
     let sampler: ParallelSampler
-    let scorer: CLIPScorer
+    let scorer: any PairScorer
+    /// The other reward source, logged with weight 0 (nil: `reward_monitor: false`).
+    let monitor: (any PairScorer)?
     let reward: CLIPReward
     let objective: DiffusionGRPO
     let likelihood: PolicyLikelihood
@@ -72,7 +74,7 @@ public final class ParaRLTrainer {
     let root: RandomStream
 
     /// Builds a trainer over loaded parts; `ParaRLRun.start`/`resume` are the usual entry points.
-    init(config: ParaRLConfig, runDirectory: URL, bundle: PolicyBundle, reference: Policy?, scorer: CLIPScorer,
+    init(config: ParaRLConfig, runDirectory: URL, bundle: PolicyBundle, reference: Policy?, scorer: any PairScorer, monitor: (any PairScorer)?,
          calibration: CLIPCalibration, checkpointLayout: SequenceLayoutFile, runID: String, resumeFrom checkpoint: URL?,
          codeVersion: String, communicator: any Communicator) throws {
         self.config = config
@@ -80,6 +82,7 @@ public final class ParaRLTrainer {
         self.bundle = bundle
         self.reference = config.beta == 0 ? nil : reference
         self.scorer = scorer
+        self.monitor = monitor
         self.calibration = calibration
         self.checkpointLayout = checkpointLayout
         self.runID = runID
@@ -105,7 +108,7 @@ public final class ParaRLTrainer {
         judge = WorldJudge(imageSize: bundle.encoder.image.imageWidth)
         rewardEvaluator = config.rewardEval.enabled
             ? RewardEvaluator(config: config.rewardEval, sampler: config.sampler, seed: config.seed, worldSeed: config.worldSeed,
-                              scorer: scorer, calibration: calibration)
+                              scorer: scorer, monitor: monitor, calibration: calibration)
             : nil
         configYAML = try config.yaml()
         root = RandomStream(seed: config.seed)

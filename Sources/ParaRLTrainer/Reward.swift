@@ -80,7 +80,7 @@ public struct CLIPCalibration: Codable, Sendable, Equatable {
 
     /// μ/σ of `scorer` on `count` of the first `trainTasks` training tasks of the world `worldSeed`, drawn with `seed`.
     /// The share recorded is `fraction` when given, else the share of tasks scored. The `rollouts` source needs `policy`.
-    public static func estimate(_ source: CalibrationSource, scorer: CLIPScorer, worldSeed: UInt64, trainTasks: Int, count: Int,
+    public static func estimate(_ source: CalibrationSource, scorer: any PairScorer, worldSeed: UInt64, trainTasks: Int, count: Int,
                                 fraction: Double? = nil, seed: UInt64, model: String,
                                 policy: RolloutPolicy? = nil) throws -> CLIPCalibration {
         let world = WorldTaskSource(seed: worldSeed)
@@ -89,7 +89,8 @@ public struct CLIPCalibration: Codable, Sendable, Equatable {
         case .references:
             var rng = RandomStream(seed: seed).split("calibrate")
             let pairs = referencePairs(source: world, trainTasks: trainTasks, count: count, rng: &rng)
-            scores = try scorer.scores(texts: pairs.texts, images: pairs.images)
+            scores = try scorer.pairScores(texts: pairs.texts, images: pairs.images,
+                                           complete: Array(repeating: true, count: pairs.texts.count))
         case .rollouts:
             guard let policy else { throw TrainerError.invalidInput("calibration on rollouts needs the initial policy") }
             var rng = RandomStream(seed: seed).split("rollout-calibration")
@@ -100,12 +101,12 @@ public struct CLIPCalibration: Codable, Sendable, Equatable {
                 let chunk = Array(indices[start..<min(indices.count, start + batch)])
                 let prompts = try chunk.map { try policy.bundle.prompt(world.trainTask(index: $0)) }
                 let rollouts = try sampler.sample(prompts: prompts, seeds: chunk.map { rng.split($0).key }, recordSteps: steps)
-                var texts: [String] = [], images: [RGBImage] = []
+                var texts: [String] = [], images: [RGBImage] = [], complete: [Bool] = []
                 for partial in rollouts.flatMap(\.partials) {
                     let (text, image) = try policy.bundle.decode(partial)
-                    texts.append(text); images.append(image)
+                    texts.append(text); images.append(image); complete.append(partial.step == policy.sampler.steps)
                 }
-                scores += try scorer.scores(texts: texts, images: images)
+                scores += try scorer.pairScores(texts: texts, images: images, complete: complete)
             }
         }
         let (mu, sigma) = statistics(scores)

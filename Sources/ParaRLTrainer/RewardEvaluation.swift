@@ -65,11 +65,13 @@ public struct RewardEvaluator {
     public let rollouts: Int
     public let seed: UInt64
     let sampler: SamplerConfig
-    let scorer: CLIPScorer
+    let scorer: any PairScorer
+    /// The other reward source, scored beside with weight 0 (nil: none).
+    let monitor: (any PairScorer)?
     let reward: CLIPReward
 
-    public init(config: RewardEvalConfig, sampler: SamplerConfig, seed: UInt64, worldSeed: UInt64, scorer: CLIPScorer,
-                calibration: CLIPCalibration) {
+    public init(config: RewardEvalConfig, sampler: SamplerConfig, seed: UInt64, worldSeed: UInt64, scorer: any PairScorer,
+                monitor: (any PairScorer)? = nil, calibration: CLIPCalibration) {
         let all = WorldTaskSource(seed: worldSeed).evalTasks
         let n = min(config.tasks, all.count)
         tasks = (0..<n).map { j in let i = j * all.count / n; return (i, all[i]) }
@@ -78,6 +80,7 @@ public struct RewardEvaluator {
         self.seed = seed
         self.sampler = sampler
         self.scorer = scorer
+        self.monitor = monitor
         reward = CLIPReward(calibration)
     }
 
@@ -104,12 +107,15 @@ public struct RewardEvaluator {
                     texts.append(text); images.append(image)
                 }
             }
-            let scores = try scorer.scores(texts: texts, images: images)
+            let complete = (0..<rollouts).flatMap { _ in grid.map { $0 == self.sampler.steps } }
+            let scores = try scorer.pairScores(texts: texts, images: images, complete: complete)
+            let monitored = try monitor?.pairScores(texts: texts, images: images, complete: complete)
             for i in 0..<rollouts {
                 for (k, t) in grid.enumerated() {
                     let c = Double(scores[i * grid.count + k])
                     rows.append(RewardEvalRolloutRecord(step: step, taskID: task.id, rollout: i, t: t, samplerSeed: seeds[i],
-                                                        clipScore: c, reward: reward.reward(score: c)))
+                                                        clipScore: c, reward: reward.reward(score: c),
+                                                        monitorScore: monitored.map { Double($0[i * grid.count + k]) }))
                 }
             }
             progress?(done + 1, tasks.count)
@@ -125,7 +131,8 @@ extension RewardEvaluator {
     /// rollouts exactly as a run's start does.
     public static func load(configURL: URL, calibration given: CLIPCalibration? = nil) throws -> (RewardEvaluator, CLIPCalibration) {
         let config = try ParaRLRun.resolvingPaths(try ParaRLConfig.load(configURL), configURL: configURL)
-        let scorer = try ParaRLRun.scorer(config, file: configURL.path)
+        let scorer = try ParaRLRun.rewardScorer(config, file: configURL.path)
+        let monitor = try ParaRLRun.monitorScorer(config, file: configURL.path)
         let calibration: CLIPCalibration
         if let given {
             calibration = given
@@ -134,7 +141,7 @@ extension RewardEvaluator {
             calibration = try RunCalibration.forRun(config, bundle: bundle, scorer: { scorer }, file: configURL.path)
         }
         let evaluator = RewardEvaluator(config: config.rewardEval, sampler: config.sampler, seed: config.seed,
-                                        worldSeed: config.worldSeed, scorer: scorer, calibration: calibration)
+                                        worldSeed: config.worldSeed, scorer: scorer, monitor: monitor, calibration: calibration)
         return (evaluator, calibration)
     }
 }

@@ -29,26 +29,32 @@ public enum RunCalibration {
                                              reason: "the share must be in (0, 1] and the task count at least 1")
         }
         let resolved = try ParaRLRun.resolvingPaths(config, configURL: configURL)
-        let scorer = try ParaRLRun.scorer(resolved, file: configURL.path)
+        let scorer = try ParaRLRun.rewardScorer(resolved, file: configURL.path)
         let policy = try source == .rollouts
             ? CLIPCalibration.RolloutPolicy(bundle: ParaRLRun.loadBundle(URL(fileURLWithPath: resolved.initCheckpoint),
                                                                          key: "init_checkpoint", file: configURL.path),
                                             sampler: config.sampler, batch: config.groupSize)
             : nil
-        return try CLIPCalibration.estimate(source, scorer: scorer, worldSeed: config.worldSeed, trainTasks: trainTasks,
-                                            count: CLIPCalibration.subsetSize(trainTasks: trainTasks, fraction: fraction),
-                                            fraction: source == .references ? fraction : nil, seed: seed ?? config.seed,
-                                            model: resolved.clipModel, policy: policy)
+        let calibration = try CLIPCalibration.estimate(source, scorer: scorer, worldSeed: config.worldSeed, trainTasks: trainTasks,
+                                                       count: CLIPCalibration.subsetSize(trainTasks: trainTasks, fraction: fraction),
+                                                       fraction: source == .references ? fraction : nil, seed: seed ?? config.seed,
+                                                       model: ParaRLRun.rewardModelName(resolved), policy: policy)
+        guard calibration.sigma > 0 || config.reward == .clip else {
+            throw TrainerError.invalidConfig(file: configURL.path, key: "reward",
+                                             reason: "is `world`, and every reference pair scores exactly 100 under it (σ = 0): "
+                                                 + "calibrate on the policy's rollouts (--source rollouts, or `calibration: rollouts`)")
+        }
+        return calibration
     }
 
     /// The μ/σ a run of `config` (paths resolved) starts with: estimated on `bundle`'s partial rollouts
     /// (`calibration: rollouts`, `calibration_prompts` prompts) or read from the config's calibration file.
-    public static func forRun(_ config: ParaRLConfig, bundle: PolicyBundle, scorer: () throws -> CLIPScorer,
+    public static func forRun(_ config: ParaRLConfig, bundle: PolicyBundle, scorer: () throws -> any PairScorer,
                               file: String) throws -> CLIPCalibration {
         if config.calibratesOnRollouts {
             return try CLIPCalibration.estimate(.rollouts, scorer: try scorer(), worldSeed: config.worldSeed,
                                                 trainTasks: CLIPCalibration.trainTasks, count: config.calibrationPrompts,
-                                                seed: config.seed, model: config.clipModel,
+                                                seed: config.seed, model: ParaRLRun.rewardModelName(config),
                                                 policy: .init(bundle: bundle, sampler: config.sampler, batch: config.groupSize))
         }
         do { return try CLIPCalibration.read(from: URL(fileURLWithPath: config.calibration)) } catch {

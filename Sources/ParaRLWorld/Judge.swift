@@ -181,7 +181,7 @@ public struct WorldJudge: Sendable {
     public static func similarity(_ a: Scene, _ b: Scene) -> Double {
         var score = a.background == b.background ? 1.0 : 0.0
         let cells = Set(a.objects.map(\.position)).union(b.objects.map(\.position))
-        for p in cells {
+        for p in cells.sorted() {  // a fixed order: a Set's order changes from process to process
             guard let x = a.object(at: p), let y = b.object(at: p) else { continue }
             score += Double((x.color == y.color ? 1 : 0) + (x.shape == y.shape ? 1 : 0) + (x.size == y.size ? 1 : 0)) / 3
         }

@@ -205,7 +205,7 @@ struct RolloutLogTests {
             try Self.commit(log, step: 1)
         }
         let again = try RolloutLog(path: path)
-        #expect(try Set(again.queue.read { try DatabaseMigrator().appliedIdentifiers($0) }) == [RolloutLog.schemaVersion, RolloutLog.rewardEvalVersion])
+        #expect(try Set(again.queue.read { try DatabaseMigrator().appliedIdentifiers($0) }) == [RolloutLog.schemaVersion, RolloutLog.rewardEvalVersion, RolloutLog.monitorVersion])
         #expect(try again.steps(runID: "run-a") == [Self.content(step: 1).0])
         try Self.commit(again, step: 2)
         let reader = try RolloutLog(readingAt: path)
