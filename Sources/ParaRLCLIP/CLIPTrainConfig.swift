@@ -75,12 +75,29 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
     /// Output folder: `model/` (HF layout), `report.json`, `config.resolved.json`.
     public var out = "runs/clip-tiny"
     public var model = CLIPTrainModelConfig()
+    /// A CLIP folder to start from (fine-tuning; its own sizes replace the `model:` section); null: a new CLIP.
+    public var initModel: String?
+    /// JSONL of `pararl clip samples`: a policy's partial outputs with their exact world reward, for the agreement
+    /// loss of `CLIPScoreRegression` (null: contrastive training only).
+    public var policySamples: String?
+    /// (task, t) groups of policy samples per step, beside the contrastive batch.
+    public var policyGroups = 8
+    /// w: the agreement loss's weight against the contrastive loss.
+    public var policyWeight = 4.0
+    /// λ: the weight of the within-group (centred) term, which carries the order of a prompt's rollouts.
+    public var policyWithinWeight = 4.0
+    /// The target cosine at world reward 0 and at 100 (linear between); clean matched pairs score ~0.9.
+    public var targetCosLow = 0.1
+    public var targetCosHigh = 0.9
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case seed, worldSeed = "world_seed", trainTasks = "train_tasks", steps, batchSize = "batch_size", hardNegatives = "hard_negatives"
         case learningRate = "learning_rate", warmupSteps = "warmup_steps", weightDecay = "weight_decay"
         case gradClip = "grad_clip", maxLogitScale = "max_logit_scale", captionShare = "caption_share"
         case reasoningShare = "reasoning_share", evalScenes = "eval_scenes", logEvery = "log_every", out, model
+        case initModel = "init_model", policySamples = "policy_samples", policyGroups = "policy_groups"
+        case policyWeight = "policy_weight", policyWithinWeight = "policy_within_weight"
+        case targetCosLow = "target_cos_low", targetCosHigh = "target_cos_high"
     }
 
     public init() {}
@@ -118,6 +135,12 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
         try check(captionShare + reasoningShare <= 1, "reasoning_share", "caption_share + reasoning_share must be at most 1")
         try check(evalScenes >= 1, "eval_scenes", "must be at least 1")
         try check(logEvery >= 1, "log_every", "must be at least 1")
+        try check((1...4096).contains(policyGroups), "policy_groups", "must be in 1…4096, got \(policyGroups)")
+        try check(policyWeight >= 0 && policyWeight.isFinite, "policy_weight", "must be non-negative")
+        try check(policyWithinWeight >= 0 && policyWithinWeight.isFinite, "policy_within_weight", "must be non-negative")
+        try check((-1...1).contains(targetCosLow), "target_cos_low", "must be in [−1, 1]")
+        try check((-1...1).contains(targetCosHigh) && targetCosHigh > targetCosLow, "target_cos_high",
+                  "must be in [−1, 1] and above target_cos_low")
         let m = model
         for (value, key) in [(m.imageSize, "image_size"), (m.patchSize, "patch_size"), (m.visionWidth, "vision_width"),
                              (m.visionLayers, "vision_layers"), (m.visionHeads, "vision_heads"), (m.textWidth, "text_width"),

@@ -29,7 +29,8 @@ public enum CLIPTrainRun {
     @discardableResult
     public static func run(config: CLIPTrainConfig, tokenizer: CLIPTokenizer,
                            onProgress: (CLIPTrainProgress) -> Void = { _ in }) throws -> CLIPTrainReport {
-        let trainer = try CLIPTrainer(config: config, tokenizer: tokenizer)
+        let samples = try config.policySamples.map { try CLIPPolicySamples.load(URL(fileURLWithPath: $0)) }
+        let trainer = try CLIPTrainer(config: config, tokenizer: tokenizer, samples: samples)
         let outURL = URL(fileURLWithPath: config.out)
         do { try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true) } catch {
             throw ParaRLError.io(path: outURL.path, reason: "cannot create the output folder: \(error.localizedDescription)")

@@ -33,12 +33,20 @@ public final class CLIPTrainer {
     let optimizer: AdamW
     let schedule: CosineSchedule
     var rng: RandomStream
+    /// The agreement data (`policy_samples`), if any.
+    let samples: CLIPPolicySamples?
 
-    public init(config: CLIPTrainConfig, tokenizer: CLIPTokenizer) throws {
+    public init(config: CLIPTrainConfig, tokenizer: CLIPTokenizer, samples: CLIPPolicySamples? = nil) throws {
         self.config = config
-        let model = try CLIPModel(config: config.model.clipConfig)
-        var initRNG = RandomStream(seed: config.seed).split("init")
-        model.initialiseWeights(rng: &initRNG)
+        self.samples = samples
+        let model: CLIPModel
+        if let initModel = config.initModel {
+            model = try CLIPModel.load(directory: URL(fileURLWithPath: initModel))
+        } else {
+            model = try CLIPModel(config: config.model.clipConfig)
+            var initRNG = RandomStream(seed: config.seed).split("init")
+            model.initialiseWeights(rng: &initRNG)
+        }
         scorer = CLIPScorer(model: model, tokenizer: tokenizer)
         source = WorldTaskSource(seed: config.worldSeed)
         renderer = SceneRenderer(imageSize: 32)
@@ -84,23 +92,44 @@ public final class CLIPTrainer {
 
     /// One optimiser step; returns the loss and the gradient norm before clipping.
     public func step(index: Int) throws -> (loss: Double, gradNorm: Double) {
-        let (texts, images, _) = batch()
+        var (texts, images, _) = batch()
         let b = texts.count, p = model.config.projectionDim
+        // The agreement batch rides in the same forward pass, after the contrastive rows.
+        var targets: [Double] = [], groups: [Range<Int>] = []
+        if let samples {
+            for _ in 0..<config.policyGroups {
+                let group = samples.groups[rng.int(below: samples.groups.count)]
+                groups.append(targets.count..<(targets.count + group.count))
+                for pair in group {
+                    texts.append(pair.text); images.append(pair.image)
+                    targets.append(config.targetCosLow + (config.targetCosHigh - config.targetCosLow) * pair.score / 100)
+                }
+            }
+        }
+        let rows = texts.count
         model.grads.zero()
-        let t = try model.textForward(ids: scorer.tokenize(texts), b: b, t: model.config.textConfig.maxPositionEmbeddings)
-        let v = try model.visionForward(pixels: scorer.pixelValues(images), b: b)
-        let result = CLIPContrastiveLoss.evaluate(text: Array(UnsafeBufferPointer(start: t.features, count: b * p)),
-                                                  image: Array(UnsafeBufferPointer(start: v.features, count: b * p)),
+        let t = try model.textForward(ids: scorer.tokenize(texts), b: rows, t: model.config.textConfig.maxPositionEmbeddings)
+        let v = try model.visionForward(pixels: scorer.pixelValues(images), b: rows)
+        let textFeatures = Array(UnsafeBufferPointer(start: t.features, count: rows * p))
+        let imageFeatures = Array(UnsafeBufferPointer(start: v.features, count: rows * p))
+        let result = CLIPContrastiveLoss.evaluate(text: Array(textFeatures[0..<(b * p)]), image: Array(imageFeatures[0..<(b * p)]),
                                                   b: b, p: p, logitScale: model.logitScale)
-        result.dText.withUnsafeBufferPointer { if let d = $0.baseAddress { model.textBackward(dfeatures: d, acts: t) } }
-        result.dImage.withUnsafeBufferPointer { if let d = $0.baseAddress { model.visionBackward(dfeatures: d, acts: v) } }
+        var dText = result.dText, dImage = result.dImage, loss = result.loss
+        if !targets.isEmpty {
+            let agreement = CLIPScoreRegression.evaluate(text: Array(textFeatures[(b * p)...]), image: Array(imageFeatures[(b * p)...]),
+                                                         p: p, targets: targets, groups: groups, weight: config.policyWeight,
+                                                         withinWeight: config.policyWithinWeight)
+            dText += agreement.dText; dImage += agreement.dImage; loss += agreement.loss
+        }
+        dText.withUnsafeBufferPointer { if let d = $0.baseAddress { model.textBackward(dfeatures: d, acts: t) } }
+        dImage.withUnsafeBufferPointer { if let d = $0.baseAddress { model.visionBackward(dfeatures: d, acts: v) } }
         model.grads["logit_scale"][0] += result.dLogitScale
         let norm = GradientClipping.clip(model.grads.buffer, maxNorm: config.gradClip)
-        guard norm.isFinite else { return (result.loss, norm) }  // a non-finite gradient skips the step
+        guard norm.isFinite else { return (loss, norm) }  // a non-finite gradient skips the step
         optimizer.step(parameters: model.params.buffer, gradients: model.grads.buffer, lr: schedule.lr(step: index))
         let scale = model.params["logit_scale"]
         scale[0] = min(max(scale[0], 0), config.maxLogitScale)
-        return (result.loss, norm)
+        return (loss, norm)
     }
 
     /// Retrieval and hard-negative win rate on the first `evalScenes` evaluation tasks' target scenes.

@@ -10,7 +10,7 @@ struct CLIPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clip",
         abstract: "Tokenize, embed and score with a CLIP model; train a CLIP for the built-in world.",
-        subcommands: [CLIPTokenizeCommand.self, CLIPEmbedCommand.self, CLIPScoreCommand.self, CLIPTrainCommand.self,
+        subcommands: [CLIPTokenizeCommand.self, CLIPEmbedCommand.self, CLIPScoreCommand.self, CLIPTrainCommand.self, CLIPSamplesCommand.self,
                       CLIPExportCommand.self])
 }
 
