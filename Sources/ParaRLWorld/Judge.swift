@@ -178,14 +178,9 @@ public struct WorldJudge: Sendable {
     /// Scene similarity in [0, 1]: (background match + Σ over the union of occupied cells of the fraction of
     /// colour, shape and size that agree where both scenes have an object) / (1 + number of cells in the union).
     /// 1 exactly when the scenes are equal; a missing, extra or moved object costs its whole cell.
+    /// (The world reward's similarity of a completely stated scene: one implementation.)
     public static func similarity(_ a: Scene, _ b: Scene) -> Double {
-        var score = a.background == b.background ? 1.0 : 0.0
-        let cells = Set(a.objects.map(\.position)).union(b.objects.map(\.position))
-        for p in cells.sorted() {  // a fixed order: a Set's order changes from process to process
-            guard let x = a.object(at: p), let y = b.object(at: p) else { continue }
-            score += Double((x.color == y.color ? 1 : 0) + (x.shape == y.shape ? 1 : 0) + (x.size == y.size ? 1 : 0)) / 3
-        }
-        return score / Double(1 + cells.count)
+        WorldAlignment.similarity(StatedScene(a), b)
     }
 
     /// Share (0–100) of what should stay that stays: the input objects the target keeps unchanged, plus the
