@@ -221,6 +221,8 @@ struct DemoCommand: ParsableCommand {
                 case .evaluation(let step, let report, let seconds):
                     if step == 0 { before = report } else { after = report }
                     say(TrainCommand.evaluationLine(step: step, report, seconds: seconds))
+                case .selection(let step, let report, let seconds):
+                    say(TrainCommand.selectionLine(step: step, report, seconds: seconds))
                 case .rewardEvaluation(let summary, let seconds):
                     if summary.step == 0 { pairedBefore = summary } else { pairedAfter = summary }
                     say(TrainCommand.rewardLine(summary, seconds: seconds))

@@ -89,6 +89,11 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
     /// The target cosine at world reward 0 and at 100 (linear between); clean matched pairs score ~0.9.
     public var targetCosLow = 0.1
     public var targetCosHigh = 0.9
+    /// Groups per step of `CLIPErrorGroups` (texts and images with the policy's kinds of errors and their exact world
+    /// reward) in the agreement loss, beside or instead of `policy_samples`; 0: none.
+    public var errorGroups = 0
+    /// Variants per error group (the rollouts of one prompt a group advantage compares).
+    public var errorGroupSize = 4
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case seed, worldSeed = "world_seed", trainTasks = "train_tasks", steps, batchSize = "batch_size", hardNegatives = "hard_negatives"
@@ -98,6 +103,7 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
         case initModel = "init_model", policySamples = "policy_samples", policyGroups = "policy_groups"
         case policyWeight = "policy_weight", policyWithinWeight = "policy_within_weight"
         case targetCosLow = "target_cos_low", targetCosHigh = "target_cos_high"
+        case errorGroups = "error_groups", errorGroupSize = "error_group_size"
     }
 
     public init() {}
@@ -136,6 +142,8 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
         try check(evalScenes >= 1, "eval_scenes", "must be at least 1")
         try check(logEvery >= 1, "log_every", "must be at least 1")
         try check((1...4096).contains(policyGroups), "policy_groups", "must be in 1…4096, got \(policyGroups)")
+        try check((0...4096).contains(errorGroups), "error_groups", "must be in 0…4096, got \(errorGroups)")
+        try check((2...64).contains(errorGroupSize), "error_group_size", "must be in 2…64, got \(errorGroupSize)")
         try check(policyWeight >= 0 && policyWeight.isFinite, "policy_weight", "must be non-negative")
         try check(policyWithinWeight >= 0 && policyWithinWeight.isFinite, "policy_within_weight", "must be non-negative")
         try check((-1...1).contains(targetCosLow), "target_cos_low", "must be in [−1, 1]")

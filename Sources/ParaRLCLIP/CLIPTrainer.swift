@@ -30,6 +30,7 @@ public final class CLIPTrainer {
     public var model: CLIPModel { scorer.model }
     let source: WorldTaskSource
     let renderer: SceneRenderer
+    let alignment = WorldAlignment(imageSize: 32)
     let optimizer: AdamW
     let schedule: CosineSchedule
     var rng: RandomStream
@@ -96,15 +97,19 @@ public final class CLIPTrainer {
         let b = texts.count, p = model.config.projectionDim
         // The agreement batch rides in the same forward pass, after the contrastive rows.
         var targets: [Double] = [], groups: [Range<Int>] = []
-        if let samples {
-            for _ in 0..<config.policyGroups {
-                let group = samples.groups[rng.int(below: samples.groups.count)]
-                groups.append(targets.count..<(targets.count + group.count))
-                for pair in group {
-                    texts.append(pair.text); images.append(pair.image)
-                    targets.append(config.targetCosLow + (config.targetCosHigh - config.targetCosLow) * pair.score / 100)
-                }
+        func append(_ group: [CLIPPolicySamples.Pair]) {
+            groups.append(targets.count..<(targets.count + group.count))
+            for pair in group {
+                texts.append(pair.text); images.append(pair.image)
+                targets.append(config.targetCosLow + (config.targetCosHigh - config.targetCosLow) * pair.score / 100)
             }
+        }
+        if let samples {
+            for _ in 0..<config.policyGroups { append(samples.groups[rng.int(below: samples.groups.count)]) }
+        }
+        for _ in 0..<config.errorGroups {
+            let task = source.trainTask(index: rng.int(below: config.trainTasks))
+            append(CLIPErrorGroups.group(task: task, count: config.errorGroupSize, renderer: renderer, alignment: alignment, rng: &rng))
         }
         let rows = texts.count
         model.grads.zero()

@@ -61,6 +61,15 @@ public struct PolicyEvaluator {
         return (0..<n).map { all[$0 * all.count / n] }
     }
 
+    /// The first training task of the selection slice: far beyond any training run's prompts (RL reads task
+    /// step·prompts + g, SFT its dataset's, `pararl clip samples` 100,000 on).
+    public static let selectionTaskOffset = 9_000_000
+
+    /// The selection slice: `count` training-distribution tasks no run trains on (`selectionTaskOffset` on).
+    public static func selectionTasks(worldSeed: UInt64 = 0, count: Int) -> [WorldTask] {
+        WorldTaskSource(seed: worldSeed).trainTasks(selectionTaskOffset..<(selectionTaskOffset + max(0, count)))
+    }
+
     /// Samples, decodes and judges `tasks`. `progress` is called after every batch.
     public func evaluate(_ tasks: [WorldTask], seed: UInt64, progress: ((EvaluationProgress) -> Void)? = nil) throws -> PolicyEvaluation {
         let sampler = try bundle.sampler(config: config)

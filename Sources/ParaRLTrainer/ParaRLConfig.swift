@@ -73,6 +73,10 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
     /// steps and at the end (0 = only before and at the end).
     public var evalEvery = 25
     public var evalTasks = 60
+    /// The selection slice: this many training-distribution tasks the run never trains on (training tasks from
+    /// `PolicyEvaluator.selectionTaskOffset` on, never an evaluation task), judged with the evaluation split at every
+    /// evaluation and logged as scope `selection`; pick checkpoints on it, not on the evaluation split. 0 = none.
+    public var selectTasks = 0
     public var checkpointEvery = 25
     public var keepCheckpoints = 2
     /// Store partial images (PNG) of every snapshot in the log (false: empty blobs, smaller databases).
@@ -91,7 +95,7 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
         case warmupSteps = "warmup_steps", minLRRatio = "min_lr_ratio", beta1, beta2, adamEps = "adam_eps"
         case weightDecay = "weight_decay", decayNormWeights = "decay_norm_weights", gradClip = "grad_clip"
         case updateBatchSize = "update_batch_size", data, worldSeed = "world_seed", evalEvery = "eval_every"
-        case evalTasks = "eval_tasks", checkpointEvery = "checkpoint_every", keepCheckpoints = "keep_checkpoints"
+        case evalTasks = "eval_tasks", selectTasks = "select_tasks", checkpointEvery = "checkpoint_every", keepCheckpoints = "keep_checkpoints"
         case logPartialImages = "log_partial_images", sampler, rewardEval = "reward_eval"
     }
     public init() {}
@@ -165,6 +169,7 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
         try check(evalEvery >= 0, .evalEvery, "must be non-negative")
         try check(evalTasks >= 0, .evalTasks, "must be non-negative (0 = no evaluation)")
         try check(evalTasks <= Limits.batch, .evalTasks, "must be at most \(Limits.batch)")
+        try check((0...Limits.batch).contains(selectTasks), .selectTasks, "must be in 0…\(Limits.batch) (0 = no selection slice)")
         try check(checkpointEvery >= 1, .checkpointEvery, "must be at least 1")
         try check(keepCheckpoints >= 1, .keepCheckpoints, "must be at least 1")
         try rewardEval.validate(source: source, samplerSteps: sampler.steps)

@@ -28,6 +28,8 @@ public struct ParaRLStepReport: Sendable {
 public enum ParaRLEvent: Sendable {
     case step(ParaRLStepReport)
     case evaluation(step: Int, report: JudgeReport, seconds: Double)
+    /// The judge on the selection slice (`select_tasks` training-distribution tasks the run never trains on).
+    case selection(step: Int, report: JudgeReport, seconds: Double)
     /// The paired reward evaluation of the policy after `summary.step` steps, against step 0.
     case rewardEvaluation(summary: PairedRewardSummary, seconds: Double)
     case checkpoint(step: Int, folder: URL)
@@ -185,6 +187,10 @@ public final class ParaRLTrainer {
                 try log?.recordEvaluations(runID: runID, evaluations)
                 onEvent(.evaluation(step: 0, report: report, seconds: seconds))
             }
+            if config.selectTasks > 0, let (evaluations, report, seconds) = try evaluateSelection(step: 0) {
+                try log?.recordEvaluations(runID: runID, evaluations)
+                onEvent(.selection(step: 0, report: report, seconds: seconds))
+            }
             if let (rows, summary, seconds) = try evaluateReward(step: 0) {
                 try log?.recordRewardEvaluation(runID: runID, step: 0, rows)
                 onEvent(.rewardEvaluation(summary: summary, seconds: seconds))
@@ -198,10 +204,15 @@ public final class ParaRLTrainer {
             let last = step == config.steps
             var evaluations: [EvaluationRecord] = []
             var evaluated: (JudgeReport, Double)?
-            if config.evalTasks > 0 && ((config.evalEvery > 0 && step % config.evalEvery == 0) || last),
-               let (e, report, seconds) = try evaluate(step: step) {
+            let evaluationStep = (config.evalEvery > 0 && step % config.evalEvery == 0) || last
+            if config.evalTasks > 0 && evaluationStep, let (e, report, seconds) = try evaluate(step: step) {
                 evaluations = e
                 evaluated = (report, seconds)
+            }
+            var selected: (JudgeReport, Double)?
+            if config.selectTasks > 0 && evaluationStep, let (e, report, seconds) = try evaluateSelection(step: step) {
+                evaluations += e
+                selected = (report, seconds)
             }
             var rewardEvaluated: (RewardEvaluationRows, PairedRewardSummary, Double)?
             let every = config.rewardEval.interval(evalEvery: config.evalEvery)
@@ -213,6 +224,7 @@ public final class ParaRLTrainer {
                                                stepsPerSecond: throughput.rate(step: step),
                                                etaSeconds: throughput.eta(step: step, of: config.steps))))
                 if let (report, seconds) = evaluated { onEvent(.evaluation(step: step, report: report, seconds: seconds)) }
+                if let (report, seconds) = selected { onEvent(.selection(step: step, report: report, seconds: seconds)) }
                 if let (_, summary, seconds) = rewardEvaluated { onEvent(.rewardEvaluation(summary: summary, seconds: seconds)) }
             }
             if step % config.checkpointEvery == 0 || last || step == target {
@@ -250,6 +262,24 @@ public final class ParaRLTrainer {
         let result = try evaluator.evaluate(tasks, seed: config.seed)
         return (Self.evaluationRecords(step: step, result), result.report, result.seconds)
     }
+
+    /// The judge on the selection slice (rank 0; nil on the others), logged as one row of scope `selection`.
+    func evaluateSelection(step: Int) throws -> ([EvaluationRecord], JudgeReport, Double)? {
+        defer { try? communicator.barrier() }
+        guard communicator.isRoot else { return nil }
+        let tasks = PolicyEvaluator.selectionTasks(worldSeed: config.worldSeed, count: config.selectTasks)
+        let evaluator = try PolicyEvaluator(bundle: bundle, config: config.sampler, batchSize: config.groupSize)
+        let result = try evaluator.evaluate(tasks, seed: config.seed)
+        let overall = Self.evaluationRecords(step: step, result).filter { $0.scope == "overall" }.map { row -> EvaluationRecord in
+            var r = row
+            r.scope = Self.selectionScope
+            return r
+        }
+        return (overall, result.report, result.seconds)
+    }
+
+    /// The evaluation scope of the selection slice's rows.
+    public static let selectionScope = "selection"
 
     /// The paired reward evaluation of the current policy (rank 0 samples; the others wait and get nil), paired
     /// with step 0's rows.

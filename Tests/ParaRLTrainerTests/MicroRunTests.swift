@@ -263,6 +263,30 @@ struct MicroRunTests {
         #expect(try log.runs()[0].sampledSteps == 1)
     }
 
+    @Test("the selection slice: training-distribution tasks never trained on, judged at step 0 and the end, logged apart")
+    func selectionSlice() throws {
+        let f = try fixture()
+        let trainer = try f.start("select") { c in c.steps = 1; c.evalTasks = 1; c.selectTasks = 2; c.rewardEval.enabled = false }
+        var seen: [Int] = []
+        try trainer.train { event in if case .selection(let step, let report, _) = event { seen.append(step); #expect(report.count == 2) } }
+        #expect(seen == [0, 1])
+        let log = try RolloutLog(readingAt: trainer.runDirectory.appendingPathComponent(RolloutLog.fileName).path)
+        let rows = try log.evaluations(runID: trainer.runID)
+        let selection = rows.filter { $0.scope == ParaRLTrainer.selectionScope }
+        #expect(selection.map(\.step) == [0, 1] && selection.allSatisfy { $0.tasks == 2 })
+        #expect(rows.filter { $0.scope == "overall" }.allSatisfy { $0.tasks == 1 })  // the evaluation split's rows stay apart
+        // The slice: training tasks, none an evaluation task nor a prompt of any run's first 9,000,000 tasks.
+        let tasks = PolicyEvaluator.selectionTasks(worldSeed: 0, count: 60)
+        let evalIDs = Set(PolicyEvaluator.evalTasks(worldSeed: 0).map(\.id))
+        #expect(tasks.count == 60 && tasks.allSatisfy { $0.id.hasPrefix("train-") && !evalIDs.contains($0.id) })
+        #expect(tasks.map(\.id) == PolicyEvaluator.selectionTasks(worldSeed: 0, count: 60).map(\.id))
+        #expect(tasks.allSatisfy { Int($0.id.dropFirst(6)).map { $0 >= PolicyEvaluator.selectionTaskOffset } ?? false })
+        do {
+            _ = try ParaRLConfig.parse("select_tasks: -1\n", source: "run.yaml")
+            Issue.record("select_tasks -1 was accepted")
+        } catch { #expect("\(error)".contains("select_tasks") && "\(error)".contains("run.yaml"), "\(error)") }
+    }
+
     @Test("bench step: a timed step runs every phase as train does, logs its row, and the workload is the step's groups")
     func timedStep() throws {
         let f = try fixture()

@@ -87,6 +87,9 @@ struct AblateCommand: ParsableCommand {
                 case .evaluation(let step, let report, let seconds):
                     log.endProgress()
                     log("\(label) " + TrainCommand.evaluationLine(step: step, report, seconds: seconds))
+                case .selection(let step, let report, let seconds):
+                    log.endProgress()
+                    log("\(label) " + TrainCommand.selectionLine(step: step, report, seconds: seconds))
                 case .rewardEvaluation(let summary, let seconds):
                     log.endProgress()
                     log("\(label) " + TrainCommand.rewardLine(summary, seconds: seconds))

@@ -104,6 +104,9 @@ struct TrainCommand: ParsableCommand {
             case .evaluation(let step, let report, let seconds):
                 log.endProgress()
                 log(Self.evaluationLine(step: step, report, seconds: seconds))
+            case .selection(let step, let report, let seconds):
+                log.endProgress()
+                log(Self.selectionLine(step: step, report, seconds: seconds))
             case .rewardEvaluation(let summary, let seconds):
                 log.endProgress()
                 log(Self.rewardLine(summary, seconds: seconds))
@@ -114,6 +117,11 @@ struct TrainCommand: ParsableCommand {
         }
         log(String(format: "done: step %d in %.1f s; rollout log %@", trainer.step, Date().timeIntervalSince(start),
                    trainer.runDirectory.appendingPathComponent("rollouts.sqlite").path))
+    }
+
+    /// The selection slice's line: the judge on training-distribution tasks the run never trains on.
+    static func selectionLine(step: Int, _ r: JudgeReport, seconds: Double) -> String {
+        "selection (training-distribution tasks never trained on): " + evaluationLine(step: step, r, seconds: seconds)
     }
 
     static func evaluationLine(step: Int, _ r: JudgeReport, seconds: Double) -> String {
