@@ -34,6 +34,9 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
     /// Log the other reward source beside the training one (weight 0): a `monitor_score` per snapshot and paired
     /// reward evaluation, and `monitor_mean` per step. With `reward: world` it needs `clip_model`.
     public var rewardMonitor = true
+    /// What the CLIP reward reads of a partial text: `trace` (all of it, truncated to the CLIP context, as the paper)
+    /// or `statement` (from the last "final scene" on, the part the judge reads; the whole text before one is written).
+    public var clipText = CLIPTextReading.trace
     public var objective = RLObjective.trajectory
     /// s, sampled steps per group (paper: 3). The output level uses S = {T} whatever this says.
     public var sampledSteps = 3
@@ -89,7 +92,7 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case seed, initCheckpoint = "init_checkpoint", referenceCheckpoint = "reference_checkpoint"
         case clipModel = "clip_model", clipVocabulary = "clip_vocabulary", calibration, calibrationPrompts = "calibration_prompts"
-        case reward, rewardMonitor = "reward_monitor", objective
+        case reward, rewardMonitor = "reward_monitor", clipText = "clip_text", objective
         case sampledSteps = "sampled_steps", groupSize = "group_size", promptsPerStep = "prompts_per_step", steps
         case numIterations = "num_iterations", epsilon, epsilonHigh = "epsilon_high", beta, aggregation, lr
         case warmupSteps = "warmup_steps", minLRRatio = "min_lr_ratio", beta1, beta2, adamEps = "adam_eps"

@@ -32,6 +32,30 @@ extension CLIPScorer: PairScorer {
     }
 }
 
+/// What CLIP reads of a (partial) reasoning text (`clip_text`).
+public enum CLIPTextReading: String, Codable, Sendable, CaseIterable {
+    /// The whole text, truncated to the CLIP context (the paper's reading).
+    case trace
+    /// From the last "final scene" on (the statement the judge reads), or the whole text while none is written yet.
+    case statement
+
+    /// The part of `text` CLIP scores.
+    public func read(_ text: String) -> String {
+        guard self == .statement, let r = text.range(of: "final scene", options: [.backwards, .caseInsensitive]) else { return text }
+        return String(text[r.lowerBound...])
+    }
+}
+
+/// A CLIP scorer that scores what `reading` takes of each text.
+public struct ReadingCLIPScorer: PairScorer {
+    public let scorer: CLIPScorer
+    public let reading: CLIPTextReading
+
+    public func pairScores(texts: [String], images: [RGBImage], complete: [Bool]) throws -> [Float] {
+        try scorer.scores(texts: texts.map(reading.read), images: images)
+    }
+}
+
 extension WorldAlignment: PairScorer {
     public func pairScores(texts: [String], images: [RGBImage], complete: [Bool]) throws -> [Float] {
         scores(texts: texts, images: images, complete: complete)
@@ -42,7 +66,9 @@ extension ParaRLRun {
     /// The scorer of `source` for a config whose paths are resolved; `key` names the config key an error is about.
     static func pairScorer(_ source: RewardSource, _ config: ParaRLConfig, file: String) throws -> any PairScorer {
         switch source {
-        case .clip: return try scorer(config, file: file)
+        case .clip:
+            let clip = try scorer(config, file: file)
+            return config.clipText == .trace ? clip : ReadingCLIPScorer(scorer: clip, reading: config.clipText)
         case .world: return WorldAlignment()
         }
     }

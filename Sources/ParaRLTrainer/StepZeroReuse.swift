@@ -17,11 +17,11 @@ public struct StepZeroEvaluations: Sendable {
 /// What the step-0 evaluations depend on; two runs with equal keys have identical step-0 rows.
 public struct StepZeroKey: Equatable, Sendable {
     var initCheckpoint: String, seed: UInt64, worldSeed: UInt64, evalTasks: Int, selectTasks: Int, groupSize: Int
-    var sampler: SamplerConfig, rewardEval: RewardEvalConfig, clipModel: String, clipMu: Double, clipSigma: Double
+    var sampler: SamplerConfig, rewardEval: RewardEvalConfig, clipModel: String, clipText: CLIPTextReading, clipMu: Double, clipSigma: Double
 
     public init(_ c: ParaRLConfig, calibration: (mu: Double, sigma: Double)) {
         initCheckpoint = c.initCheckpoint; seed = c.seed; worldSeed = c.worldSeed; evalTasks = c.evalTasks; selectTasks = c.selectTasks; groupSize = c.groupSize
-        sampler = c.sampler; rewardEval = c.rewardEval; clipModel = c.clipModel
+        sampler = c.sampler; rewardEval = c.rewardEval; clipModel = c.clipModel; clipText = c.clipText
         clipMu = calibration.mu; clipSigma = calibration.sigma
     }
 }

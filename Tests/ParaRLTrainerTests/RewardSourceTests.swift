@@ -21,7 +21,8 @@ struct RewardSourceTests {
     @Test("bad values of reward and reward_monitor are errors naming key and file")
     func strictKeys() throws {
         let text = try String(contentsOf: MicroFixture.repositoryRoot().appendingPathComponent("rl-configs/pararl-micro.yaml"), encoding: .utf8)
-        for (line, key) in [("reward: banana\n", "reward"), ("reward_monitor: 3\n", "reward_monitor"), ("reward: [clip]\n", "reward")] {
+        for (line, key) in [("reward: banana\n", "reward"), ("reward_monitor: 3\n", "reward_monitor"), ("reward: [clip]\n", "reward"),
+                            ("clip_text: final\n", "clip_text")] {
             do {
                 _ = try ParaRLConfig.parse(text + line, source: "micro.yaml")
                 Issue.record("accepted \(line)")
@@ -32,6 +33,27 @@ struct RewardSourceTests {
         let world = try ParaRLConfig.parse(text + "reward: world\nreward_monitor: false\n", source: "micro.yaml")
         #expect(world.reward == .world && !world.rewardMonitor)
         #expect(try ParaRLConfig.parse(text, source: "micro.yaml").reward == .clip)
+    }
+
+    @Test("clip_text: statement scores from the last final statement on; trace scores the whole text")
+    func clipTextReading() throws {
+        let text = "the red small ring goes at center. final scene: a blue large square at top left, final scene: a red small ring at center; background day."
+        #expect(CLIPTextReading.statement.read(text) == "final scene: a red small ring at center; background day.")
+        #expect(CLIPTextReading.trace.read(text) == text)
+        #expect(CLIPTextReading.statement.read("the red small ring goes at") == "the red small ring goes at")  // none written yet
+        #expect(CLIPTextReading.statement.read("x. Final Scene: a") == "Final Scene: a")
+        // The run's CLIP scorer reads as configured: its scores equal CLIP's on the read texts.
+        let f = try fixture()
+        var config = try ParaRLConfig.parse(try String(contentsOf: MicroFixture.repositoryRoot().appendingPathComponent("rl-configs/pararl-micro.yaml"),
+                                                       encoding: .utf8) + "clip_text: statement\n", source: "micro.yaml")
+        config.clipModel = f.clip.path; config.clipVocabulary = f.vocabulary.path
+        let scorer = try ParaRLRun.rewardScorer(config, file: "micro.yaml")
+        let image = SceneRenderer(imageSize: 32).render(try Scene(statement: "final scene: a red small ring at center; background day."))
+        let read = try scorer.pairScores(texts: [text], images: [image], complete: [true])
+        config.clipText = .trace
+        let whole = try ParaRLRun.rewardScorer(config, file: "micro.yaml")
+        #expect(try whole.pairScores(texts: [CLIPTextReading.statement.read(text)], images: [image], complete: [true]) == read)
+        #expect(try whole.pairScores(texts: [text], images: [image], complete: [true]) != read)
     }
 
     @Test("a CLIP-reward run logs the world reward of every snapshot and paired-evaluation rollout as its monitor")
