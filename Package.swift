@@ -72,7 +72,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLWorldTests", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLCLIPTests", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLRunKit", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ParaRLRunKitTests", dependencies: ["ParaRLRunKit"]),
+        .testTarget(name: "ParaRLRunKitTests", dependencies: ["ParaRLRunKit", "ParaRLCore"]),
         .testTarget(name: "ParaRLPolicyTests", dependencies: ["ParaRLCore", "ParaRLWorld", "ParaRLPolicy", "ParaRLRunKit", "ParaRLSFT",
                                                          "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ParaRLSFTTests", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLSFT", "ParaRLPolicy", "ParaRLRunKit",

@@ -6,6 +6,7 @@ import CMPIShim
 import Foundation
 import ParaRLCore
 import ParaRLDistributed
+import ParaRLRunKit
 
 /// The `--config` / `--resume` / `--stop-after` rules shared by `pararl sft` and `pararl train`.
 func validateStartOrResume(config: String?, resume: String?, stopAfter: Int?) throws {
@@ -32,10 +33,17 @@ enum MPILaunch {
     }
 
     /// Runs `body`. When it throws under MPI, prints "rank r: message" and ends every rank (MPI_Abort) at once,
-    /// so no rank waits forever in a collective; on success, MPI_Finalize.
-    static func run(_ communicator: any Communicator, _ body: () throws -> Void) throws {
+    /// so no rank waits forever in a collective; on success, MPI_Finalize. With `resume` (the command that continues
+    /// the work) SIGINT/SIGTERM stop the training loop after its current step, which is checkpointed; the command then
+    /// prints where it stopped and `resume`, and exits with 128 + the signal's number.
+    static func run(_ communicator: any Communicator, resume: String? = nil, _ body: () throws -> Void) throws {
+        if resume != nil { StopSignal.install() }
         do {
             try body()
+        } catch let stop as StopRequested {
+            RankLog(communicator)("\(stop); nothing is lost. Resume with: \(resume ?? "the same command")")
+            communicator.finalize()
+            throw ExitCode(128 + stop.signal)
         } catch {
             if communicator is MPICommunicator { communicator.abort(Pararl.message(for: error), code: 1) }
             throw error

@@ -18,8 +18,15 @@ public struct SampleEncoder: Sendable {
 
     public func sample(_ record: DatasetRecord) throws -> PolicySample {
         let kind = record.kind ?? (record.inputImage == nil ? .generate : .edit)
+        // An image that does not fit the tokenizer is named by file, line and field.
+        func encode(_ picture: RGBImage, field: String) throws -> [Int] {
+            do { return try image.encode(picture) } catch {
+                throw DatasetError.invalidField(file: record.file, line: record.line, field: field, reason: "\(error)")
+            }
+        }
         return PolicySample(id: record.id, kind: kind, instruction: text.encode(record.instruction ?? ""),
-                            inputImage: try record.loadInputImage().map { try image.encode($0) },
-                            reasoning: text.encode(record.reasoning), outputImage: try image.encode(try record.loadOutputImage()))
+                            inputImage: try record.loadInputImage().map { try encode($0, field: "input_image") },
+                            reasoning: text.encode(record.reasoning),
+                            outputImage: try encode(try record.loadOutputImage(), field: "output_image"))
     }
 }

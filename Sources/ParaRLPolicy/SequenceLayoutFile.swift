@@ -51,7 +51,7 @@ public struct SequenceLayoutFile: Codable, Equatable, Sendable {
         let url = checkpoint.appendingPathComponent(fileName), legacy = checkpoint.appendingPathComponent(legacyFileName)
         if let data = FileManager.default.contents(atPath: url.path) {
             do { return try JSONDecoder().decode(SequenceLayoutFile.self, from: data) } catch {
-                throw ParaRLError.invalidConfig(file: url.path, key: "(file)", reason: "not a sequence layout: \(error)")
+                throw ParaRLError.invalidConfig(file: url.path, key: "", reason: "not a sequence layout: \(error)")
             }
         }
         guard FileManager.default.fileExists(atPath: legacy.path) else {
@@ -64,7 +64,7 @@ public struct SequenceLayoutFile: Codable, Equatable, Sendable {
         let text = try StrictYAML.read(legacy)
         let l: Legacy
         do { l = try YAMLDecoder().decode(Legacy.self, from: text) } catch {
-            throw ParaRLError.invalidConfig(file: legacy.path, key: "(file)", reason: "not an SFT config: \(error)")
+            throw ParaRLError.invalidConfig(file: legacy.path, key: "", reason: "not an SFT config: \(error)")
         }
         return SequenceLayoutFile(instructionLength: l.instruction_length ?? 32, textLength: l.text_length ?? 96,
                                   textFiller: l.text_filler ?? .eos, imageTokenizer: l.image_tokenizer ?? imageTokenizerFile,

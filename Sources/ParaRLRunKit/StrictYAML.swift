@@ -29,7 +29,7 @@ public enum StrictYAML {
     public static func decode<T: Codable>(_ type: T.Type, from text: String, defaults: T, keys: YAMLKeys,
                                           source: String) throws -> T {
         guard text.utf8.count <= maxBytes else {
-            throw ParaRLError.invalidConfig(file: source, key: "(file)", reason: "larger than \(maxBytes) bytes")
+            throw ParaRLError.invalidConfig(file: source, key: "", reason: "larger than \(maxBytes) bytes")
         }
         // The parser stays alive until the shape check has run: nodes hold their anchors weakly.
         let parser: Parser
@@ -38,7 +38,7 @@ public enum StrictYAML {
             parser = try Parser(yaml: text)
             parsed = try parser.singleRoot()
         } catch {
-            throw ParaRLError.invalidConfig(file: source, key: "(file)", reason: "not valid YAML: \(error)")
+            throw ParaRLError.invalidConfig(file: source, key: "", reason: "not valid YAML: \(error)")
         }
         let defaultNode = try Yams.compose(yaml: try YAMLEncoder().encode(defaults)) ?? Node.mapping(Node.Mapping([]))
         var lines: [String: Int] = [:]
@@ -84,12 +84,12 @@ public enum StrictYAML {
     // MARK: Checks and merging
 
     static func dotted(_ path: [CodingKey]) -> String {
-        path.isEmpty ? "(file)" : path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        path.isEmpty ? "" : path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
 
     /// No anchors or aliases anywhere, nesting at most `maxDepth`.
     static func checkShape(_ node: Node, path: String, depth: Int, source: String) throws {
-        let key = path.isEmpty ? "(file)" : path
+        let key = path.isEmpty ? "" : path
         guard depth <= maxDepth else {
             throw ParaRLError.invalidConfig(file: source, key: key, reason: "nested deeper than \(maxDepth) levels", line: node.mark?.line)
         }
@@ -116,14 +116,14 @@ public enum StrictYAML {
     static func merge(defaults: Node, user: Node, keys: YAMLKeys, path: String, lines: inout [String: Int],
                       source: String) throws -> Node {
         guard case .mapping(let given) = user else {
-            throw ParaRLError.invalidConfig(file: source, key: path.isEmpty ? "(file)" : path,
+            throw ParaRLError.invalidConfig(file: source, key: path.isEmpty ? "" : path,
                                             reason: "must be a mapping of keys to values", line: user.mark?.line)
         }
         var pairs: [(Node, Node)] = []
         if case .mapping(let d) = defaults { pairs = d.map { ($0.key, $0.value) } }
         for (k, v) in given {
             guard let name = k.string else {
-                throw ParaRLError.invalidConfig(file: source, key: path.isEmpty ? "(file)" : path, reason: "keys must be strings",
+                throw ParaRLError.invalidConfig(file: source, key: path.isEmpty ? "" : path, reason: "keys must be strings",
                                                 line: k.mark?.line)
             }
             let full = join(path, name)

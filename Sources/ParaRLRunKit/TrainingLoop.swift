@@ -20,6 +20,16 @@ public struct OptimizerSettings: Sendable, Equatable {
         self.adamEps = adamEps; self.weightDecay = weightDecay; self.decayNormWeights = decayNormWeights; self.gradClip = gradClip
     }
 
+    /// The first key AdamW would refuse and why (nil when every value is valid): configs check it before a run
+    /// folder exists, so the error names the user's file and key.
+    public var problem: (key: String, reason: String)? {
+        if !(0..<1).contains(beta1) { return ("beta1", "must be in [0, 1), got \(beta1)") }
+        if !(0..<1).contains(beta2) { return ("beta2", "must be in [0, 1), got \(beta2)") }
+        if !(adamEps >= 0 && adamEps.isFinite) { return ("adam_eps", "must be finite and non-negative, got \(adamEps)") }
+        if !(weightDecay >= 0 && weightDecay.isFinite) { return ("weight_decay", "must be finite and non-negative, got \(weightDecay)") }
+        return nil
+    }
+
     /// AdamW over `parameters`, norm weights (rank-1 tensors) without decay unless `decayNormWeights`.
     public func adamW(parameters: Arena) throws -> AdamW {
         let groups = decayNormWeights ? [] : parameters.layout.entries.filter { $0.shape.count == 1 }.map {

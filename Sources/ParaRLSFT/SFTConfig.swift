@@ -118,5 +118,6 @@ public struct SFTConfig: Codable, Sendable, Equatable {
         try check(checkpointEvery >= 1, .checkpointEvery, "must be at least 1")
         try check(keepCheckpoints >= 1, .keepCheckpoints, "must be at least 1")
         try check(logEvery >= 1, .logEvery, "must be at least 1")
+        if let (key, reason) = optimizer.problem { throw ParaRLError.invalidConfig(file: source, key: key, reason: reason) }
     }
 }

@@ -23,6 +23,11 @@ public enum SFTRun {
     public static func start(config original: SFTConfig, configURL: URL, runDirectory: URL, codeVersion: String = "",
                              communicator: any Communicator = SingleProcessCommunicator()) throws -> SFTTrainer {
         let base = configURL.deletingLastPathComponent(), root = communicator.isRoot
+        guard original.batchSize >= communicator.size else {
+            throw ParaRLError.invalidConfig(file: configURL.path, key: "batch_size",
+                                            reason: "\(original.batchSize) samples cannot be shared by \(communicator.size) ranks (each needs at least one)")
+        }
+        let lock = root ? try RunLock(runDirectory: runDirectory) : nil
         if root, !(try TrainingCheckpoint.completed(runDirectory: runDirectory)).isEmpty {
             throw ParaRLError.invalidInput("\(runDirectory.path) already holds checkpoints: resume it with --resume or choose another folder")
         }
@@ -71,28 +76,28 @@ public enum SFTRun {
             var rng = RandomStream(seed: config.seed).split("init")
             policy.initialise(std: architecture.initStd, rng: &rng)
         }
-        return try SFTTrainer(config: config, runDirectory: runDirectory, policy: policy,
-                              source: try source(config, encoder: encoder), imageCodes: vq.codesPerImage, codeVersion: codeVersion,
-                              communicator: communicator)
+        let trainer = try SFTTrainer(config: config, runDirectory: runDirectory, policy: policy,
+                                     source: try source(config, encoder: encoder), imageCodes: vq.codesPerImage, codeVersion: codeVersion,
+                                     communicator: communicator)
+        trainer.lock = lock
+        return trainer
     }
 
-    /// Continues the run in `runDirectory` from its newest complete checkpoint (the one rank 0 finds: its path is
-    /// broadcast, so every rank builds the same architecture; the weights and state come from rank 0).
+    /// Continues the run in `runDirectory` from its newest complete checkpoint that verifies (the one rank 0 finds:
+    /// its path is broadcast, so every rank builds the same architecture; the weights and state come from rank 0).
     public static func resume(runDirectory: URL, codeVersion: String = "",
                               communicator: any Communicator = SingleProcessCommunicator()) throws -> SFTTrainer {
         let config = try SFTConfig.load(runDirectory.appendingPathComponent(configFile))
+        let lock = communicator.isRoot ? try RunLock(runDirectory: runDirectory) : nil
         let vq = try PatchVQ.load(from: URL(fileURLWithPath: config.imageTokenizer))
         let text = try TextTokenizer.load(from: URL(fileURLWithPath: config.textVocabulary))
-        var checkpoint = communicator.isRoot ? try TrainingCheckpoint.latest(runDirectory: runDirectory) : runDirectory
-        if communicator.size > 1 {
-            var path = Data(checkpoint.path.utf8)
-            try communicator.broadcast(&path, root: 0)
-            checkpoint = URL(fileURLWithPath: String(decoding: path, as: UTF8.self))
-        }
+        let checkpoint = try TrainingCheckpoint.resumePoint(runDirectory: runDirectory, communicator: communicator)
         let policy = try Policy(config: try PolicyModelConfig.load(directory: checkpoint))
         let encoder = SampleEncoder(text: text, image: vq)
-        return try SFTTrainer(config: config, runDirectory: runDirectory, policy: policy, source: try source(config, encoder: encoder),
-                              imageCodes: vq.codesPerImage, resumeFrom: checkpoint, codeVersion: codeVersion, communicator: communicator)
+        let trainer = try SFTTrainer(config: config, runDirectory: runDirectory, policy: policy, source: try source(config, encoder: encoder),
+                                     imageCodes: vq.codesPerImage, resumeFrom: checkpoint, codeVersion: codeVersion, communicator: communicator)
+        trainer.lock = lock
+        return trainer
     }
 
     static func source(_ config: SFTConfig, encoder: SampleEncoder) throws -> any SFTSampleSource {

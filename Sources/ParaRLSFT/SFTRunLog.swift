@@ -40,7 +40,7 @@ public final class SFTRunLog: Sendable {
     /// Runs `body` in a write transaction; nothing for a disabled log.
     private func write(_ body: (Database) throws -> Void) throws {
         guard let database else { return }
-        try database.queue.write(body)
+        try RunDatabase.retryingBusy(database.timing) { try database.queue.write(body) }
     }
 
     static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
@@ -69,9 +69,12 @@ public final class SFTRunLog: Sendable {
         }
     }
 
-    func recordCheckpoint(step: Int, path: String) throws {
+    /// Records a complete checkpoint and forgets the rows of checkpoints no longer on disk (`kept`: the steps that are).
+    func recordCheckpoint(step: Int, path: String, kept: [Int]) throws {
         try write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO sft_checkpoints VALUES (?, ?, ?)", arguments: [step, path, Self.now()])
+            let steps = Set(kept + [step]).sorted().map(String.init).joined(separator: ", ")
+            try db.execute(sql: "DELETE FROM sft_checkpoints WHERE step NOT IN (\(steps))")
         }
     }
 

@@ -50,6 +50,8 @@ public final class SFTTrainer {
     /// (never advanced, kept in the trainer state for the key).
     var maskStream: RandomStream
     public let communicator: any Communicator
+    /// The run folder's lock (rank 0), held while the trainer lives.
+    public var lock: RunLock?
     /// This rank's samples of every batch: offsets into the B samples of a step.
     public let share: Range<Int>
     /// Test hook: throw `InjectedFailure` in the middle of this step (after the backward pass, before the
@@ -157,7 +159,8 @@ public final class SFTTrainer {
 
     /// Trains until `until` steps (default: the config's `steps`) are complete, reporting through `onEvent`;
     /// held-out evaluation at step 0 and every `eval_every` steps; a checkpoint every `checkpoint_every` steps
-    /// and where training stops.
+    /// and where training stops. After a stop request (`StopSignal`: SIGINT/SIGTERM) the step in progress finishes, is
+    /// checkpointed, and `StopRequested` is thrown.
     public func train(until: Int? = nil, onEvent: (SFTEvent) -> Void = { _ in }) throws {
         let target = min(until ?? config.steps, config.steps)
         let params = policy.model.params, grads = policy.model.grads
@@ -192,9 +195,11 @@ public final class SFTTrainer {
                 try log.recordEval(step: step, r, samples: evalSet.count)
                 if root { onEvent(.evaluation(step: step, result: r, samples: evalSet.count)) }
             }
-            if step % config.checkpointEvery == 0 || step == config.steps || step == target {
+            let stopping = try StopSignal.agreed(communicator) && step < target
+            if step % config.checkpointEvery == 0 || step == config.steps || step == target || stopping {
                 let folder = try saveCheckpoint()
                 if root { onEvent(.checkpoint(step: step, folder: folder)) }
+                if stopping { throw StopRequested(step: step, checkpoint: folder, signal: StopSignal.signalNumber) }
             }
         }
     }
@@ -209,7 +214,8 @@ public final class SFTTrainer {
                      (name: SequenceLayoutFile.fileName, data: try config.layoutFile.data())]
         let folder = try TrainingCheckpoint.write(runDirectory: runDirectory, model: policy, optimizer: optimizer, state: state,
                                                   files: files, keep: config.keepCheckpoints)
-        try log.recordCheckpoint(step: step, path: folder.path)
+        try log.recordCheckpoint(step: step, path: folder.path,
+                                 kept: try TrainingCheckpoint.completed(runDirectory: runDirectory).map(\.step))
         return folder
     }
 

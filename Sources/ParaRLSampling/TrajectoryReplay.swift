@@ -1,6 +1,7 @@
 // Replaying a trajectory record (DESIGN §3.4): the exact state before any step, the tokens revealed at a step, and
 // the compact, versioned, checksummed binary form stored in the rollout log.
 import Foundation
+import ParaRLCore
 import ParaRLPolicy
 
 extension TrajectoryRecord {
@@ -72,20 +73,5 @@ extension TrajectoryRecord {
         if let j = reveal.firstIndex(where: { $0 < 1 || Int($0) > steps }) { throw fail("reveal step \(reveal[j]) at position \(j) is outside 1…\(steps)") }
         if let j = logProb.firstIndex(where: { !$0.isFinite || $0 > 0 }) { throw fail("log-probability \(logProb[j]) at position \(j) is not finite and ≤ 0") }
         self.init(seed: seed, steps: steps, tokens: tokens, revealStep: reveal, logProb: logProb)
-    }
-}
-
-/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as zlib's crc32.
-enum CRC32 {
-    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
-        var c = UInt32(i)
-        for _ in 0..<8 { c = c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    static func checksum(_ data: Data) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in data { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
     }
 }

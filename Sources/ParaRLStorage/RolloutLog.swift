@@ -45,6 +45,8 @@ public final class RolloutLog: Sendable {
 
     public let path: String
     public let queue: DatabaseQueue
+    /// How writes wait for another connection's lock.
+    public let timing: RunDatabase.BusyTiming
 
     static let migrations = [
         SchemaMigration(schemaVersion) { db in
@@ -166,27 +168,29 @@ public final class RolloutLog: Sendable {
     ]
 
     /// Opens (creating if needed) the log at `path` for writing, in WAL mode with the schema applied.
-    public init(path: String) throws {
+    public init(path: String, timing: RunDatabase.BusyTiming = .standard) throws {
         self.path = path
-        queue = try RunDatabase(path: path, migrations: Self.migrations).queue
+        self.timing = timing
+        queue = try RunDatabase(path: path, migrations: Self.migrations, timing: timing).queue
     }
 
     /// Opens an existing log read-only (for `inspect` and `report`): a missing file or a database that is not a
     /// rollout log is an error naming the file; nothing is created or migrated.
     public init(readingAt path: String) throws {
         self.path = path
+        timing = .standard
         guard FileManager.default.fileExists(atPath: path) else { throw RolloutLogError.missing(path: path) }
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(10)
         do {
-            queue = try DatabaseQueue(path: path, configuration: config)
+            queue = try DatabaseQueue(path: path, configuration: RunDatabase.configuration(readonly: true))
             let applied = try queue.read { db -> Bool in
                 guard try db.tableExists("grdb_migrations") else { return false }
                 return try DatabaseMigrator().appliedIdentifiers(db).contains(Self.schemaVersion)
             }
             guard applied else { throw RolloutLogError.notARolloutLog(path: path) }
+            try queue.read { db in try RunDatabase.checkColumns(db, path: path, migrations: Self.migrations) }
         } catch let error as RolloutLogError {
+            throw error
+        } catch let error as StorageError {
             throw error
         } catch {
             throw StorageError.cannotOpen(path: path, reason: "\(error)")
@@ -290,11 +294,16 @@ public final class RolloutLog: Sendable {
         try write("recording evaluations of run \(runID)") { db in try Self.insertEvaluations(db, runID: runID, evaluations) }
     }
 
-    /// Records a complete checkpoint, replacing any row for the same (run, step).
-    public func recordCheckpoint(runID: String, _ checkpoint: CheckpointRecord) throws {
+    /// Records a complete checkpoint, replacing any row for the same (run, step); with `kept` (the steps whose
+    /// checkpoints are still on disk) the rows of pruned ones are removed.
+    public func recordCheckpoint(runID: String, _ checkpoint: CheckpointRecord, kept: [Int]? = nil) throws {
         try write("recording the checkpoint of step \(checkpoint.step) of run \(runID)") { db in
             try db.execute(sql: "INSERT OR REPLACE INTO checkpoints (run_id, step, path, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [runID, checkpoint.step, checkpoint.path, Self.timestamp(checkpoint.createdAt)])
+            if let kept {
+                let steps = Set(kept + [checkpoint.step]).sorted().map(String.init).joined(separator: ", ")
+                try db.execute(sql: "DELETE FROM checkpoints WHERE run_id = ? AND step NOT IN (\(steps))", arguments: [runID])
+            }
         }
     }
 
@@ -481,7 +490,7 @@ public final class RolloutLog: Sendable {
 
     func write<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
         do {
-            return try queue.write(body)
+            return try RunDatabase.retryingBusy(timing) { try queue.write(body) }
         } catch let error as RolloutLogError {
             throw error
         } catch {

@@ -52,8 +52,8 @@ public struct AblationPlan: Sendable {
         let text: String
         do { text = try StrictYAML.read(url) } catch let e as ParaRLError { throw TrainerError.from(e) }
         let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch { throw bad("(file)", "not valid YAML: \(error)") }
-        guard let root = node?.mapping else { throw bad("(file)", "expected a mapping with keys \(keys.joined(separator: ", "))") }
+        do { node = try Yams.compose(yaml: text) } catch { throw bad("", "not valid YAML: \(error)") }
+        guard let root = node?.mapping else { throw bad("", "expected a mapping with keys \(keys.joined(separator: ", "))") }
         var values: [String: Node] = [:]
         for (k, v) in root {
             guard let key = k.string, keys.contains(key) else {

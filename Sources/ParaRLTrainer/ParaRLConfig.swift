@@ -176,6 +176,7 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
         try check(checkpointEvery >= 1, .checkpointEvery, "must be at least 1")
         try check(keepCheckpoints >= 1, .keepCheckpoints, "must be at least 1")
         try rewardEval.validate(source: source, samplerSteps: sampler.steps)
+        if let (key, reason) = optimizer.problem { throw TrainerError.invalidConfig(file: source, key: key, reason: reason) }
     }
 }
 

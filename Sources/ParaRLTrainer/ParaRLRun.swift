@@ -49,10 +49,19 @@ public enum ParaRLRun {
         overrides(&config)
         try config.validate(source: configURL.path)
         config = try resolvingPaths(config, configURL: configURL)
+        // Everything the config names is loaded and checked before the run folder is created.
+        let bundle = try loadBundle(URL(fileURLWithPath: config.initCheckpoint), key: "init_checkpoint", file: configURL.path)
+        guard config.promptsPerStep >= communicator.size else {
+            throw TrainerError.invalidConfig(file: configURL.path, key: "prompts_per_step",
+                                             reason: "\(config.promptsPerStep) groups cannot be shared by \(communicator.size) ranks (each needs at least one)")
+        }
+        let parts = try loadParts(config, bundle: bundle, file: configURL.path)
         let fm = FileManager.default
         // Rank 0 alone looks (it is the one that writes the folder) and tells the others, so no rank sees rank 0's
         // fresh config.yaml and refuses a run that is just starting.
         var exists = [0.0]
+        // One writer per folder: taken before looking, so two starts cannot both find it empty.
+        let lock = communicator.isRoot ? try RunLock(runDirectory: runDirectory) : nil
         if communicator.isRoot {
             let hasCheckpoints = !(try TrainingCheckpoint.completed(runDirectory: runDirectory)).isEmpty
             let stored = runDirectory.appendingPathComponent(configFile)
@@ -72,11 +81,10 @@ public enum ParaRLRun {
         }
         try communicator.broadcast(&exists, root: 0)
         if exists[0] != 0 { throw TrainerError.runExists(runDirectory.path) }
-        let bundle = try loadBundle(URL(fileURLWithPath: config.initCheckpoint), key: "init_checkpoint", file: configURL.path)
         // μ/σ from the config's file (every rank reads it), or estimated on rollouts by rank 0 and sent to the others
         // (which keep rank 0's numbers under their own record; only μ and σ enter the reward).
         let measured = communicator.isRoot || !config.calibratesOnRollouts
-            ? try RunCalibration.forRun(config, bundle: bundle, scorer: { try rewardScorer(config, file: configURL.path) }, file: configURL.path)
+            ? try RunCalibration.forRun(config, bundle: bundle, scorer: { parts.scorer }, file: configURL.path)
             : nil
         var calibration = measured ?? CLIPCalibration(mu: 0, sigma: 0, count: 0, source: CalibrationSource.rollouts.rawValue,
                                                       model: config.clipModel, seed: config.seed, fraction: 0)
@@ -101,9 +109,11 @@ public enum ParaRLRun {
         }
         var infoData = communicator.isRoot ? Data(info.runID.utf8) : Data()
         try communicator.broadcast(&infoData, root: 0)
-        return try makeTrainer(config: config, runDirectory: runDirectory, bundle: bundle, calibration: calibration,
-                               runID: String(decoding: infoData, as: UTF8.self), checkpoint: nil, codeVersion: codeVersion,
-                               communicator: communicator)
+        let trainer = try makeTrainer(config: config, runDirectory: runDirectory, bundle: bundle, calibration: calibration,
+                                      runID: String(decoding: infoData, as: UTF8.self), checkpoint: nil, codeVersion: codeVersion,
+                                      communicator: communicator, configSource: configURL.path, parts: parts)
+        trainer.lock = lock
+        return trainer
     }
 
     /// Training steps in a run folder's log (0 without a log).
@@ -127,14 +137,17 @@ public enum ParaRLRun {
         }
     }
 
-    /// Continues the run in `runDirectory` from its newest complete checkpoint. Every rank calls it.
+    /// Continues the run in `runDirectory` from its newest complete checkpoint that verifies (a newer one that does not
+    /// is skipped with its reason). Every rank calls it.
     public static func resume(runDirectory: URL, communicator: any Communicator = SingleProcessCommunicator(),
                               codeVersion: String = "") throws -> ParaRLTrainer {
         let configURL = runDirectory.appendingPathComponent(configFile)
         let config = try ParaRLConfig.load(configURL)
-        guard let last = try TrainingCheckpoint.completed(runDirectory: runDirectory).last else {
+        let lock = communicator.isRoot ? try RunLock(runDirectory: runDirectory) : nil
+        guard !(try TrainingCheckpoint.completed(runDirectory: runDirectory)).isEmpty else {
             throw TrainerError.noCheckpoint(runDirectory: runDirectory.path)
         }
+        let checkpoint = try TrainingCheckpoint.resumePoint(runDirectory: runDirectory, communicator: communicator)
         let infoURL = runDirectory.appendingPathComponent(runFile)
         let info: RunInfo
         do {
@@ -145,9 +158,14 @@ public enum ParaRLRun {
             throw TrainerError.io(path: infoURL.path, reason: "cannot read the run id: \(error)")
         }
         let calibration = try CLIPCalibration.read(from: runDirectory.appendingPathComponent(CLIPCalibration.fileName))
-        let bundle = try loadBundle(last.url, key: "(checkpoint)", file: last.url.path)
-        return try makeTrainer(config: config, runDirectory: runDirectory, bundle: bundle, calibration: calibration,
-                               runID: info.runID, checkpoint: last.url, codeVersion: codeVersion, communicator: communicator)
+        let bundle: PolicyBundle
+        do { bundle = try PolicyBundle.load(checkpoint: checkpoint) } catch {
+            throw TrainerError.io(path: checkpoint.path, reason: "cannot load the policy checkpoint: \(error)")
+        }
+        let trainer = try makeTrainer(config: config, runDirectory: runDirectory, bundle: bundle, calibration: calibration,
+                                      runID: info.runID, checkpoint: checkpoint, codeVersion: codeVersion, communicator: communicator)
+        trainer.lock = lock
+        return trainer
     }
 
     static func scorer(_ config: ParaRLConfig, file: String) throws -> CLIPScorer {
@@ -165,9 +183,15 @@ public enum ParaRLRun {
         }
     }
 
-    static func makeTrainer(config: ParaRLConfig, runDirectory: URL, bundle: PolicyBundle, calibration: CLIPCalibration, runID: String,
-                            checkpoint: URL?, codeVersion: String, communicator: any Communicator) throws -> ParaRLTrainer {
-        let file = runDirectory.appendingPathComponent(configFile).path
+    /// What a trainer loads besides the policy: the frozen reference (β ≠ 0), the reward scorer and the monitor.
+    struct Parts {
+        var reference: Policy?
+        var scorer: any PairScorer
+        var monitor: (any PairScorer)?
+    }
+
+    /// The reference, scorer and monitor of `config`; errors name `file` and the key.
+    static func loadParts(_ config: ParaRLConfig, bundle: PolicyBundle, file: String) throws -> Parts {
         let referenceURL = URL(fileURLWithPath: config.referenceCheckpoint ?? config.initCheckpoint)
         var reference: Policy?
         if config.beta != 0 {
@@ -179,11 +203,21 @@ public enum ParaRLRun {
                                                  reason: "\(referenceURL.path) has another architecture or vocabulary than the policy")
             }
         }
-        let scorer = try rewardScorer(config, file: file), monitor = try monitorScorer(config, file: file)
+        return Parts(reference: reference, scorer: try rewardScorer(config, file: file), monitor: try monitorScorer(config, file: file))
+    }
+
+    /// The trainer over loaded parts (`parts`, or loaded here); config errors name `configSource` (the user's file for
+    /// a new run, the run's `config.yaml` on resume).
+    static func makeTrainer(config: ParaRLConfig, runDirectory: URL, bundle: PolicyBundle, calibration: CLIPCalibration, runID: String,
+                            checkpoint: URL?, codeVersion: String, communicator: any Communicator,
+                            configSource: String? = nil, parts: Parts? = nil) throws -> ParaRLTrainer {
+        let file = configSource ?? runDirectory.appendingPathComponent(configFile).path
+        let loaded = try parts ?? loadParts(config, bundle: bundle, file: file)
+        let (reference, scorer, monitor) = (loaded.reference, loaded.scorer, loaded.monitor)
         let layout = try checkpointLayout(bundle: bundle, runDirectory: runDirectory, communicator: communicator)
         return try ParaRLTrainer(config: config, runDirectory: runDirectory, bundle: bundle, reference: reference, scorer: scorer, monitor: monitor,
                                  calibration: calibration, checkpointLayout: layout, runID: runID, resumeFrom: checkpoint,
-                                 codeVersion: codeVersion, communicator: communicator)
+                                 codeVersion: codeVersion, communicator: communicator, configSource: file)
     }
 
     /// The policy's sequence layout with its tokenizers copied into RUN/tokenizer (rank 0 writes them).

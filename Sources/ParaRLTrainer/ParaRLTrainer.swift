@@ -74,11 +74,13 @@ public final class ParaRLTrainer {
     /// The sequence layout stored in every checkpoint (with the run's tokenizers) so `PolicyBundle.load` reads it.
     let checkpointLayout: SequenceLayoutFile
     let root: RandomStream
+    /// The run folder's lock (rank 0), held while the trainer lives.
+    public var lock: RunLock?
 
     /// Builds a trainer over loaded parts; `ParaRLRun.start`/`resume` are the usual entry points.
     init(config: ParaRLConfig, runDirectory: URL, bundle: PolicyBundle, reference: Policy?, scorer: any PairScorer, monitor: (any PairScorer)?,
          calibration: CLIPCalibration, checkpointLayout: SequenceLayoutFile, runID: String, resumeFrom checkpoint: URL?,
-         codeVersion: String, communicator: any Communicator) throws {
+         codeVersion: String, communicator: any Communicator, configSource: String? = nil) throws {
         self.config = config
         self.runDirectory = runDirectory
         self.bundle = bundle
@@ -89,7 +91,7 @@ public final class ParaRLTrainer {
         self.checkpointLayout = checkpointLayout
         self.runID = runID
         self.communicator = communicator
-        let configFile = runDirectory.appendingPathComponent(ParaRLRun.configFile).path
+        let configFile = configSource ?? runDirectory.appendingPathComponent(ParaRLRun.configFile).path
         guard config.promptsPerStep >= communicator.size else {
             throw TrainerError.invalidConfig(file: configFile, key: "prompts_per_step",
                                              reason: "\(config.promptsPerStep) groups cannot be shared by \(communicator.size) ranks (each needs at least one)")
@@ -169,7 +171,9 @@ public final class ParaRLTrainer {
     // MARK: Training
 
     /// Trains until `until` steps (default the config's) are complete: evaluation before training (step 0), every
-    /// `eval_every` steps and at the end; a checkpoint every `checkpoint_every` steps and where training stops.
+    /// `eval_every` steps and at the end; a checkpoint every `checkpoint_every` steps and where training stops. After a
+    /// stop request (`StopSignal`: SIGINT/SIGTERM) the step in progress finishes, is checkpointed, and `StopRequested` is
+    /// thrown.
     public func train(until: Int? = nil, onEvent: (ParaRLEvent) -> Void = { _ in }) throws {
         let target = min(until ?? config.steps, config.steps)
         var throughput = Throughput(firstStep: step)
@@ -227,9 +231,11 @@ public final class ParaRLTrainer {
                 if let (report, seconds) = selected { onEvent(.selection(step: step, report: report, seconds: seconds)) }
                 if let (_, summary, seconds) = rewardEvaluated { onEvent(.rewardEvaluation(summary: summary, seconds: seconds)) }
             }
-            if step % config.checkpointEvery == 0 || last || step == target {
+            let stopping = try StopSignal.agreed(communicator) && step < target
+            if step % config.checkpointEvery == 0 || last || step == target || stopping {
                 let folder = try saveCheckpoint()
                 if isRoot { onEvent(.checkpoint(step: step, folder: folder)) }
+                if stopping { throw StopRequested(step: step, checkpoint: folder, signal: StopSignal.signalNumber) }
             }
         }
         if step == config.steps { try log?.finishRun(runID: runID, endedAt: Date()) }
@@ -322,7 +328,8 @@ public final class ParaRLTrainer {
         let folder = try TrainingCheckpoint.write(runDirectory: runDirectory, model: policy, optimizer: optimizer, state: state,
                                                   files: [(name: SequenceLayoutFile.fileName, data: try checkpointLayout.data())],
                                                   keep: config.keepCheckpoints)
-        try log?.recordCheckpoint(runID: runID, CheckpointRecord(step: step, path: folder.path, createdAt: Date()))
+        try log?.recordCheckpoint(runID: runID, CheckpointRecord(step: step, path: folder.path, createdAt: Date()),
+                                  kept: try TrainingCheckpoint.completed(runDirectory: runDirectory).map(\.step))
         return folder
     }
 }

@@ -54,8 +54,29 @@ public struct CLIPCalibration: Codable, Sendable, Equatable {
     }
 
     public static func read(from url: URL) throws -> CLIPCalibration {
-        do { return try JSONDecoder().decode(CLIPCalibration.self, from: Data(contentsOf: url)) } catch {
-            throw TrainerError.invalidConfig(file: url.path, key: "(file)", reason: "not a CLIP calibration: \(error)")
+        let calibration: CLIPCalibration
+        do {
+            let data = try BoundedFile.read(url, maxBytes: 1 << 20)
+            calibration = try JSONDecoder().decode(CLIPCalibration.self, from: data)
+        } catch let e as BoundedFileError {
+            throw TrainerError.io(path: url.path, reason: e.reason)
+        } catch {
+            throw TrainerError.io(path: url.path, reason: "not a CLIP calibration: \(error)")
+        }
+        try calibration.validate(source: url.path)
+        return calibration
+    }
+
+    /// μ finite and σ finite and positive: Eq. 4 divides by σ, so σ ≤ 0 would make every reward and advantage 0 or
+    /// undefined.
+    public func validate(source: String) throws {
+        guard mu.isFinite else {
+            throw TrainerError.invalidConfig(file: source, key: "mu", reason: "must be finite, got \(mu)")
+        }
+        guard sigma.isFinite && sigma > 0 else {
+            throw TrainerError.invalidConfig(file: source, key: "sigma",
+                                             reason: "must be finite and above 0 (Eq. 4 divides by σ), got \(sigma)"
+                                                + (sigma == 0 && count > 0 ? ": all \(count) calibration scores were equal" : ""))
         }
     }
 

@@ -52,10 +52,16 @@ public enum RunCalibration {
     public static func forRun(_ config: ParaRLConfig, bundle: PolicyBundle, scorer: () throws -> any PairScorer,
                               file: String) throws -> CLIPCalibration {
         if config.calibratesOnRollouts {
-            return try CLIPCalibration.estimate(.rollouts, scorer: try scorer(), worldSeed: config.worldSeed,
-                                                trainTasks: CLIPCalibration.trainTasks, count: config.calibrationPrompts,
-                                                seed: config.seed, model: ParaRLRun.rewardModelName(config),
-                                                policy: .init(bundle: bundle, sampler: config.sampler, batch: config.groupSize))
+            let measured = try CLIPCalibration.estimate(.rollouts, scorer: try scorer(), worldSeed: config.worldSeed,
+                                                        trainTasks: CLIPCalibration.trainTasks, count: config.calibrationPrompts,
+                                                        seed: config.seed, model: ParaRLRun.rewardModelName(config),
+                                                        policy: .init(bundle: bundle, sampler: config.sampler, batch: config.groupSize))
+            do { try measured.validate(source: "the calibration on rollouts") } catch {
+                throw TrainerError.invalidConfig(file: file, key: "calibration",
+                                                 reason: "the \(measured.count) scores of the initial policy's rollouts give σ = \(measured.sigma): "
+                                                    + "the reward cannot be normalised (raise calibration_prompts or use a calibration file)")
+            }
+            return measured
         }
         do { return try CLIPCalibration.read(from: URL(fileURLWithPath: config.calibration)) } catch {
             throw TrainerError.invalidConfig(file: file, key: "calibration", reason: "\(error) (run `pararl calibrate`)")

@@ -13,7 +13,8 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .invalidConfig(file, key, reason, line):
-            return "\(line.map { "\(file):\($0)" } ?? file): key \"\(key)\": \(reason)"
+            let at = line.map { "\(file):\($0)" } ?? file
+            return key.isEmpty ? "\(at): \(reason)" : "\(at): key \"\(key)\": \(reason)"
         case let .invalidInput(m): return "invalid input: \(m)"
         case let .io(path, reason): return "\(path): \(reason)"
         case let .noCheckpoint(dir):

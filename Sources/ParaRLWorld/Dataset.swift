@@ -222,7 +222,19 @@ public enum WorldDataset {
         func path(_ key: String, required: Bool) throws -> URL? {
             guard let p = try string(key, required: required) else { return nil }
             guard !p.isEmpty else { throw DatasetError.invalidField(file: file, line: line, field: key, reason: "empty path") }
-            return p.hasPrefix("/") ? URL(fileURLWithPath: p) : base.appendingPathComponent(p)
+            // Images live beside the JSONL: a path that is absolute or climbs out of its folder is refused, so a
+            // record cannot make the loader open an arbitrary file.
+            guard !p.hasPrefix("/") else {
+                throw DatasetError.invalidField(file: file, line: line, field: key,
+                                                reason: "\"\(p)\" is absolute: image paths are relative to the JSONL file's folder")
+            }
+            let resolved = base.appendingPathComponent(p).standardizedFileURL
+            let root = base.standardizedFileURL.path
+            guard resolved.path.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+                throw DatasetError.invalidField(file: file, line: line, field: key,
+                                                reason: "\"\(p)\" leaves the JSONL file's folder \(root)")
+            }
+            return resolved
         }
         let full = schema == .dataset
         guard let id = try string("id", required: true), !id.isEmpty else {

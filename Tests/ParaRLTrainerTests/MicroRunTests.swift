@@ -79,9 +79,10 @@ struct MicroFixture {
     }
 
     /// A new run of rl-configs/pararl-micro.yaml on these inputs.
-    func start(_ name: String, edit: (inout ParaRLConfig) -> Void = { _ in }) throws -> ParaRLTrainer {
+    /// A new run `name` of the micro config (its folder removed first unless `keepFolder`).
+    func start(_ name: String, keepFolder: Bool = false, edit: (inout ParaRLConfig) -> Void = { _ in }) throws -> ParaRLTrainer {
         let run = folder.appendingPathComponent(name)
-        try? FileManager.default.removeItem(at: run)
+        if !keepFolder { try? FileManager.default.removeItem(at: run) }
         return try ParaRLRun.start(configURL: Self.repositoryRoot().appendingPathComponent("rl-configs/pararl-micro.yaml"),
                                    runDirectory: run) { c in
             c.initCheckpoint = checkpoint.path; c.clipModel = clip.path; c.calibration = calibration.path
@@ -167,8 +168,8 @@ struct MicroRunTests {
         let evaluations = try log.evaluations(runID: trainer.runID)
         #expect(Set(evaluations.map(\.step)) == [0, 2, 3])
         #expect(evaluations.filter { $0.scope == "overall" }.allSatisfy { $0.tasks == c.evalTasks })
-        #expect(try log.checkpoints(runID: trainer.runID).map(\.step) == [1, 2, 3])  // every checkpoint written …
-        #expect(try TrainingCheckpoint.completed(runDirectory: trainer.runDirectory).map(\.step) == [2, 3])  // … the last 2 kept
+        #expect(try log.checkpoints(runID: trainer.runID).map(\.step) == [2, 3])  // the checkpoints still on disk (keep_checkpoints 2)
+        #expect(try TrainingCheckpoint.completed(runDirectory: trainer.runDirectory).map(\.step) == [2, 3])  // the last 2 kept
         // The newest checkpoint loads as a policy bundle with the trained weights.
         let bundle = try PolicyBundle.load(checkpoint: try #require(TrainingCheckpoint.completed(runDirectory: trainer.runDirectory).last).url)
         #expect(Array(bundle.policy.model.params.buffer) == weights(trainer))
@@ -221,6 +222,7 @@ struct MicroRunTests {
         let state = try String(contentsOf: stateURL, encoding: .utf8)
         #expect(state.contains("\"root_stream\""))
         try Data(state.replacingOccurrences(of: "\"root_stream\"", with: "\"mask_stream\"").utf8).write(to: stateURL)
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(TrainingCheckpoint.manifestFile))  // nor a manifest
 
         let resumed = try ParaRLRun.resume(runDirectory: stopped.runDirectory)
         #expect(resumed.step == 1)
@@ -232,14 +234,17 @@ struct MicroRunTests {
     @Test("a run that failed before its first checkpoint starts again in its folder; a missing checkpoint row is restored on resume")
     func unfinishedRunFolders() throws {
         let f = try fixture()
-        // A bad CLIP path fails after the run folder is written: the same folder then starts with the corrected config.
+        // A bad CLIP path fails before the run folder is created: nothing is left behind.
         #expect(throws: TrainerError.self) { try f.start("unfinished") { $0.clipModel = "/nonexistent/clip" } }
         let folder = f.folder.appendingPathComponent("unfinished")
+        #expect(!FileManager.default.fileExists(atPath: folder.path))
+        // A failure in the first step leaves a folder without a checkpoint: it starts again with its config.
+        let failing = try f.start("unfinished")
+        failing.failure = 1
+        #expect(throws: InjectedFailure(step: 1)) { try failing.train(until: 1) }
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(ParaRLRun.configFile).path))
         #expect(throws: TrainerError.noCheckpoint(runDirectory: folder.path)) { try ParaRLRun.resume(runDirectory: folder) }
-        let trainer = try ParaRLRun.start(configURL: folder.appendingPathComponent(ParaRLRun.configFile), runDirectory: folder) { c in
-            c.clipModel = f.clip.path
-        }
+        let trainer = try ParaRLRun.start(configURL: folder.appendingPathComponent(ParaRLRun.configFile), runDirectory: folder)
         try trainer.train(until: 1)
         // A kill between the checkpoint folder's rename and its row: resume lists the checkpoint it resumes from.
         let log = try RolloutLog(path: folder.appendingPathComponent(RolloutLog.fileName).path)

@@ -82,9 +82,20 @@ struct RewardSourceTests {
     @Test("a world-reward run scores its snapshots with the exact world reward and monitors CLIP; references cannot calibrate it")
     func worldRun() throws {
         let f = try fixture()
-        let trainer = try f.start("reward-world") { c in c.reward = .world; c.calibration = ParaRLConfig.rolloutCalibration }
+        // The untrained micro policy's partial outputs all score 0 under the world reward: σ = 0 cannot normalise
+        // (Eq. 4 divides by σ), so the rollouts calibration is refused naming the key, and no run folder is made.
+        do {
+            _ = try f.start("reward-world-flat") { c in c.reward = .world; c.calibration = ParaRLConfig.rolloutCalibration }
+            Issue.record("a σ = 0 calibration was accepted")
+        } catch let e as TrainerError {
+            #expect(e.description.contains("calibration") && e.description.contains("σ = 0"), "\(e)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: f.folder.appendingPathComponent("reward-world-flat").path))
+        let calibrationFile = f.folder.appendingPathComponent("world-calibration.json")
+        try CLIPCalibration(mu: 20, sigma: 10, count: 24, source: "rollouts", model: "world", seed: 0, fraction: 0).write(to: calibrationFile)
+        let trainer = try f.start("reward-world") { c in c.reward = .world; c.calibration = calibrationFile.path }
         try trainer.train()
-        #expect(trainer.calibration.model == "world")
+        #expect(trainer.calibration.sigma == 10)
         let log = try Self.log(trainer)
         let world = WorldAlignment()
         let clip = CLIPScorer(model: try CLIPModel.load(directory: f.clip), tokenizer: try CLIPTokenizer(vocabularyURL: f.vocabulary))

@@ -91,6 +91,16 @@ func temporaryFolder(_ name: String = #function) throws -> URL {
         }
         let badScene = Self.good.replacingOccurrences(of: "}", with: #", "target_scene": {"background": "day", "objects": [{"color": "teal", "size": "small", "shape": "ring", "position": "center"}]}}"#)
         try expect([badScene]) { if case .invalidField(_, 1, "target_scene.objects[0].color", _) = $0 { return true }; return false }
+        // Images live beside the JSONL: absolute paths and paths that climb out are refused (for predictions too).
+        try expect([Self.good.replacingOccurrences(of: "ok.png", with: "/etc/passwd")]) {
+            if case .invalidField(_, 1, "output_image", let r) = $0 { return r.contains("absolute") }; return false
+        }
+        try expect([Self.good.replacingOccurrences(of: "ok.png", with: "images/../../x.png")]) {
+            if case .invalidField(_, 1, "output_image", let r) = $0 { return r.contains("leaves") }; return false
+        }
+        try expect([#"{"id": "a", "reasoning": "r", "output_image": "/etc/passwd"}"#], {
+            if case .invalidField(_, 1, "output_image", _) = $0 { return true }; return false
+        }, schema: .predictions)
         // Predictions need only id, reasoning and output_image.
         #expect(try loadError([#"{"id": "a", "reasoning": "r", "output_image": "ok.png"}"#], schema: .predictions) == nil)
         try expect([#"{"id": "a", "output_image": "ok.png"}"#], { $0 == .missingField(file: self.path($0), line: 1, field: "reasoning") },

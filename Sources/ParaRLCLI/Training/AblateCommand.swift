@@ -47,7 +47,11 @@ struct AblateCommand: ParsableCommand {
         }
         if !tableOnly {
             let communicator = try MPILaunch.start(compute)
-            try MPILaunch.run(communicator) { try train(plan, communicator) }
+            try MPILaunch.run(communicator, resume: "pararl ablate --config \(config)\(out.map { " --out \($0)" } ?? "") (finished runs are skipped)") {
+                // One ablation at a time per output folder (each run folder is locked by its trainer too).
+                let lock = communicator.isRoot ? try RunLock(runDirectory: plan.outDirectory) : nil
+                try withExtendedLifetime(lock) { try train(plan, communicator) }
+            }
             guard communicator.isRoot else { return }
         }
         try printTable(plan)

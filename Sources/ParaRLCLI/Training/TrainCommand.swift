@@ -62,7 +62,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let communicator = try MPILaunch.start(compute)
-        try MPILaunch.run(communicator) { try train(communicator) }
+        try MPILaunch.run(communicator, resume: "pararl train --resume \(resume ?? runDir)") { try train(communicator) }
     }
 
     private func train(_ communicator: any Communicator) throws {

@@ -1,6 +1,9 @@
 // Reading a whole input file safely: only regular files (a FIFO, a device such as /dev/zero or a folder is refused
 // with what it is), and only up to a size limit checked before reading.
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct BoundedFileError: Error, Equatable, CustomStringConvertible {
     public var path: String
@@ -9,13 +12,29 @@ public struct BoundedFileError: Error, Equatable, CustomStringConvertible {
 }
 
 public enum BoundedFile {
+    /// Why `stat(2)` cannot reach `path`: "no such file", "a symbolic-link loop", "permission denied on a folder of
+    /// its path", or the system's message.
+    public static func statFailure(_ path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) != 0 else { return "cannot be read" }
+        switch errno {
+        case ENOENT: return "no such file"
+        case ELOOP: return "is a symbolic-link loop (too many levels of symbolic links)"
+        case EACCES: return "permission denied on a folder of its path"
+        case ENOTDIR: return "a component of the path is not a folder"
+        default: return String(cString: strerror(errno))
+        }
+    }
+
     /// The bytes of the regular file at `url`, refused when larger than `maxBytes`.
     public static func read(_ url: URL, maxBytes: Int) throws -> Data {
         let path = url.path
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw BoundedFileError(path: path, reason: statFailure(path)) }
         let resolved = url.resolvingSymlinksInPath().path
         let attributes: [FileAttributeKey: Any]
         do { attributes = try FileManager.default.attributesOfItem(atPath: resolved) } catch {
-            throw BoundedFileError(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
+            throw BoundedFileError(path: path, reason: statFailure(path))
         }
         let type = attributes[.type] as? FileAttributeType
         guard type == .typeRegular else {
