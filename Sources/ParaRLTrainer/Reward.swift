@@ -75,8 +75,7 @@ public struct CLIPCalibration: Codable, Sendable, Equatable {
         }
         guard sigma.isFinite && sigma > 0 else {
             throw TrainerError.invalidConfig(file: source, key: "sigma",
-                                             reason: "must be finite and above 0 (Eq. 4 divides by σ), got \(sigma)"
-                                                + (sigma == 0 && count > 0 ? ": all \(count) calibration scores were equal" : ""))
+                                             reason: "must be finite and above 0 (Eq. 4 divides by σ), got \(sigma)")
         }
     }
 
