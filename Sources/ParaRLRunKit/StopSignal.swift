@@ -13,6 +13,12 @@ public enum StopSignal {
 
     /// Installs the handlers for SIGINT and SIGTERM (once per process, by the training commands).
     public static func install() {
+        // A launcher may hand the process these signals blocked (the mask survives exec): unblock them here.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { received in
                 if StopSignal.requestedSignal != 0 {

@@ -460,4 +460,56 @@ struct MPITrainTests {
             .filter { FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/\($0)/COMPLETE").path) }
         #expect(complete == ["step-00000001"])
     }
+
+    @Test("SIGINT stops pararl train after a checkpointed step with the resume command and exit 130; --resume continues")
+    func interruptIsSafe() throws {
+        let fixture = try MPITrainFixture.shared.get()
+        let dir = try MPIHarness.temporary("train-sigint")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = dir.appendingPathComponent("run"), errURL = dir.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let err = try FileHandle(forWritingTo: errURL)
+        let process = Process()
+        process.executableURL = try MPIHarness.executable()
+        process.arguments = ["train", "--threads", "1", "--config", fixture.config.path, "--run-dir", run.path, "--steps", "5000"]
+        process.currentDirectoryURL = MPIHarness.packageRoot
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let start = Date()
+        // Interrupt once training is under way (a step line has been written), never before the handler exists.
+        while process.isRunning && Date().timeIntervalSince(start) < 60,
+              !((try? String(contentsOf: errURL, encoding: .utf8)) ?? "").contains("step 2/") {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        kill(process.processIdentifier, SIGINT)
+        let interrupted = Date()
+        while process.isRunning && Date().timeIntervalSince(interrupted) < 30 { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            Issue.record("pararl train kept running 30 s after SIGINT")
+        }
+        process.waitUntilExit()
+        try err.close()
+        let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "status \(process.terminationStatus): \(stderr)")
+        #expect(stderr.contains("Resume with: pararl train --resume \(run.path)"), "\(stderr)")
+        let complete = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)
+            .filter { $0.hasPrefix("step-") }.sorted()
+        let last = try #require(complete.last.flatMap { Int($0.dropFirst(5)) })
+        #expect(stderr.contains("stopped at step \(last) by SIGINT"), "\(stderr)")
+        let resumed = try MPIHarness.run(ranks: nil, ["train", "--threads", "1", "--resume", run.path, "--stop-after", "\(last + 1)"])
+        #expect(resumed.status == 0 && resumed.stderr.contains("resumed \(run.path) at step \(last)"), "\(resumed.stderr)")
+    }
+
+    @Test("under mpirun, more ranks than prompts_per_step is an error naming the user's config file, before a run folder exists")
+    func ranksCheckedFirst() throws {
+        let fixture = try MPITrainFixture.shared.get()
+        let dir = try MPIHarness.temporary("train-ranks")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = dir.appendingPathComponent("run")
+        let r = try MPIHarness.run(ranks: 3, ["train", "--threads", "1", "--config", fixture.config.path, "--run-dir", run.path], timeout: 60)
+        #expect(r.status != 0 && r.stderr.contains("\(fixture.config.path): key \"prompts_per_step\""), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: run.path))
+    }
 }

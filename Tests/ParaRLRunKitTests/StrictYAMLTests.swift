@@ -25,6 +25,17 @@ private let keys = YAMLKeys(["seed", "name", "sampler"], sections: ["sampler": Y
         #expect(empty == Outer())
     }
 
+    @Test func wholeFileErrorsNameNoPseudoKey() {
+        for text in ["seed: [1, 2", "- a\n- b\n"] {
+            do {
+                _ = try StrictYAML.decode(Outer.self, from: text, defaults: Outer(), keys: keys, source: "c.yaml")
+                Issue.record("\(text) decoded")
+            } catch {
+                #expect("\(error)".hasPrefix("c.yaml") && !"\(error)".contains("(file)") && !"\(error)".contains("key \"\""), "\(error)")
+            }
+        }
+    }
+
     @Test func unknownNestedKeyNamesItsPathAndLine() {
         #expect(throws: ParaRLError.unknownKey(file: "c.yaml", key: "sampler.temprature", line: 3)) {
             try StrictYAML.decode(Outer.self, from: "sampler:\n  steps: 8\n  temprature: 0.5\n", defaults: Outer(), keys: keys, source: "c.yaml")
