@@ -42,18 +42,18 @@ let package = Package(
         // What every training loop shares: strict YAML configs, atomic files, checkpoints and trainer state, optimiser
         // settings, rank shares and root synchronisation, the errors that name file and key.
         .target(name: "ParaRLRunKit", dependencies: ["ParaRLCore", "ParaRLDistributed", .product(name: "Yams", package: "Yams")]),
-        // The policy: the masked-diffusion transformer, its config files, vocabulary and sequence layout (DESIGN §3.1–3.2).
+        // The policy: the masked-diffusion transformer, its config files, vocabulary and sequence layout (docs/design.md §3.1–3.2).
         .target(name: "ParaRLPolicy", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLRunKit",
                                                     .product(name: "Yams", package: "Yams")]),
-        // Supervised fine-tuning of the policy (DESIGN §3.3): data, objective, the loop and its log.
+        // Supervised fine-tuning of the policy (docs/design.md §3.3): data, objective, the loop and its log.
         .target(name: "ParaRLSFT", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLPolicy", "ParaRLRunKit", "ParaRLStorage",
                                                  "ParaRLDistributed", .product(name: "GRDB", package: "GRDB.swift")]),
-        // Parallel text–image sampling with dual schedulers and exact trajectory records (DESIGN §3.4).
+        // Parallel text–image sampling with dual schedulers and exact trajectory records (docs/design.md §3.4).
         .target(name: "ParaRLSampling", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLPolicy", "ParaRLRunKit"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-        // Collectives for data-parallel training: single process or MPI (DESIGN §5).
+        // Collectives for data-parallel training: single process or MPI (docs/design.md §5).
         .target(name: "ParaRLDistributed", dependencies: ["CMPIShim"]),
-        // ParaRL: rewards, advantages, diffusion-GRPO, the trainer loop and its rollout log (DESIGN §3.5–3.7, §4).
+        // ParaRL: rewards, advantages, diffusion-GRPO, the trainer loop and its rollout log (docs/design.md §3.5–3.7, §4).
         .target(name: "ParaRLTrainer", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy", "ParaRLRunKit", "ParaRLSFT",
                                                      "ParaRLSampling", "ParaRLStorage", "ParaRLDistributed",
                                                      .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,6 +1,6 @@
 // Re-executes the program once with the BLAS/OpenMP environment it runs best with, when the user set
 // nothing: OpenBLAS and libgomp read these variables only while loading, before any Swift code runs.
-// - OPENBLAS_CORETYPE=SkylakeX on CPUs with AVX-512 F/BW/DQ/VL (Debian's OpenBLAS otherwise runs AVX2 kernels, DESIGN §7);
+// - OPENBLAS_CORETYPE=SkylakeX on CPUs with AVX-512 F/BW/DQ/VL (Debian's OpenBLAS otherwise runs AVX2 kernels, docs/design.md §7);
 // - OMP_WAIT_POLICY=PASSIVE, so oneDNN's idle OpenMP workers sleep instead of spinning on the cores the
 //   element-wise kernels need (measured: transformer forward+backward 2.44 s → 2.25 s on 2 cores).
 import Foundation

@@ -1,4 +1,4 @@
-// Running a command under `mpirun` (DESIGN §5): pick the communicator (MPI only when an MPI launcher started
+// Running a command under `mpirun` (docs/design.md §5): pick the communicator (MPI only when an MPI launcher started
 // the process), size each rank's threads to the cores it owns, end the whole job with "rank r: message" when a
 // rank throws, and the hidden `pararl mpi-selftest` that checks the collectives across ranks.
 import ArgumentParser

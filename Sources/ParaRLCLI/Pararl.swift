@@ -1,4 +1,4 @@
-// The `pararl` command: one entry point with a subcommand per task of the trainer (DESIGN §6).
+// The `pararl` command: one entry point with a subcommand per task of the trainer (docs/design.md §6).
 import ArgumentParser
 import Foundation
 import ParaRLMedia

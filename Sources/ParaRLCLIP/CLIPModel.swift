@@ -1,4 +1,4 @@
-// The CLIP model as Hugging Face `CLIPModel` (DESIGN §3.9): a ViT vision tower and a causal text tower whose
+// The CLIP model as Hugging Face `CLIPModel` (docs/design.md §3.9): a ViT vision tower and a causal text tower whose
 // pooled outputs are projected, L2-normalised and compared by cosine times exp(logit_scale).
 // Parameters and gradients live in one arena each, keyed by the HF checkpoint names.
 // Legend: B batch, T text positions, S vision positions (patches + class), C tower width, H MLP width,

@@ -1,4 +1,4 @@
-// The CLIP score of DESIGN §3.5: c = 100 · cos(text embedding, image embedding), for batches of (text, image)
+// The CLIP score of docs/design.md §3.5: c = 100 · cos(text embedding, image embedding), for batches of (text, image)
 // pairs with both towers run batched. Used by `pararl clip score`, calibration and the RL reward.
 import Foundation
 import ParaRLMedia

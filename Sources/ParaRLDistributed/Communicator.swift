@@ -1,4 +1,4 @@
-// The collective operations data-parallel training needs (DESIGN §5), behind one API with two implementations:
+// The collective operations data-parallel training needs (docs/design.md §5), behind one API with two implementations:
 // `SingleProcessCommunicator` (no MPI, no launcher) and the MPI one (Open MPI through the C shim).
 import Foundation
 

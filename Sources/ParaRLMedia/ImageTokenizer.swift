@@ -1,4 +1,4 @@
-// The image tokenizer (DESIGN §3.9): a protocol a learned VQ decoder can implement, and the default patch
+// The image tokenizer (docs/design.md §3.9): a protocol a learned VQ decoder can implement, and the default patch
 // vector quantiser fitted by k-means (k-means++ seeding, seeded, parallel nearest-code assignment).
 import Foundation
 import ParaRLCore

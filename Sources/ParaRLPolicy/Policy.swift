@@ -1,4 +1,4 @@
-// The policy (DESIGN §3.2): the LLaDA/MMaDA transformer of ParaRLCore with its config.json, strict loading
+// The policy (docs/design.md §3.2): the LLaDA/MMaDA transformer of ParaRLCore with its config.json, strict loading
 // of MMaDA-format safetensors (F32/BF16/F16, single or sharded), and logits restricted to a position's modality.
 import Foundation
 import ParaRLCore

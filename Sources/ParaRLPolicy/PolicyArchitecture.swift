@@ -6,7 +6,7 @@ import ParaRLRunKit
 
 /// Architecture of a policy trained from scratch (the vocabulary comes from the tokenizers).
 public struct PolicyArchitecture: Codable, Sendable, Equatable {
-    /// d_model. Default 256: the tiny model of DESIGN §7.
+    /// d_model. Default 256: the tiny model of docs/design.md §7.
     public var dModel = 256
     public var nLayers = 6
     public var nHeads = 4

@@ -1,4 +1,4 @@
-// config.json of a policy checkpoint folder, as LLaDA/MMaDA save it (DESIGN §3.2): LLaDA's fields, read
+// config.json of a policy checkpoint folder, as LLaDA/MMaDA save it (docs/design.md §3.2): LLaDA's fields, read
 // strictly (architecture-changing fields must have the values this model implements, unknown keys are
 // errors), plus our vocabulary under the key "pararl" (absent in a plain LLaDA/MMaDA config).
 import Foundation

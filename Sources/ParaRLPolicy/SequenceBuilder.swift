@@ -1,4 +1,4 @@
-// Token sequences of DESIGN §3.1 for editing and generation samples, and their unconditional variants:
+// Token sequences of docs/design.md §3.1 for editing and generation samples, and their unconditional variants:
 //   input : <|task|> <|soi|> [input image codes] <|eoi|> <|bos|> [instruction] <|eos|>
 //   output: <|soi|> [output image codes] <|eoi|> <|bos|> [reasoning text] <|eos|> <filler>…
 // Every sequence has the same length T: the input is left-padded with <|pad|> (masked out of attention) to
@@ -27,7 +27,7 @@ public struct PolicySample: Sendable, Equatable {
 public enum TextFiller: String, Codable, Sendable {
     /// LLaDA's SFT: every position after the answer is `<|eos|>` (and is trained on).
     case eos
-    /// `<|pad|>` after the one `<|eos|>`, as drawn in DESIGN §3.1.
+    /// `<|pad|>` after the one `<|eos|>`, as drawn in docs/design.md §3.1.
     case pad
 }
 

@@ -1,10 +1,10 @@
-// The unified vocabulary of DESIGN §3.1: text tokens [0, Vt), image codes [offset, offset+K), then the
+// The unified vocabulary of docs/design.md §3.1: text tokens [0, Vt), image codes [offset, offset+K), then the
 // special tokens; and the vocabulary slices that restrict the head to a position's modality.
 import Foundation
 import ParaRLCore
 import ParaRLRunKit
 
-/// Ids of the special tokens (DESIGN §3.1), spelled in config.json as `"<|soi|>"` etc.
+/// Ids of the special tokens (docs/design.md §3.1), spelled in config.json as `"<|soi|>"` etc.
 public struct SpecialTokens: Codable, Sendable, Equatable {
     public var thinkGen: Int
     public var thinkEdit: Int
@@ -21,7 +21,7 @@ public struct SpecialTokens: Codable, Sendable, Equatable {
         case eos = "<|eos|>", pad = "<|pad|>", mask = "[MASK]", uncond = "<|uncond|>"
     }
 
-    /// The nine tokens at consecutive ids from `first`, in the order of DESIGN §3.1.
+    /// The nine tokens at consecutive ids from `first`, in the order of docs/design.md §3.1.
     public init(first: Int) {
         thinkGen = first; thinkEdit = first + 1; soi = first + 2; eoi = first + 3; bos = first + 4
         eos = first + 5; pad = first + 6; mask = first + 7; uncond = first + 8
@@ -69,7 +69,7 @@ public struct UnifiedVocabulary: Codable, Sendable, Equatable {
     /// One more than the largest id in use (LLaDA `vocab_size`).
     public var size: Int { max(textCount, codebookOffset + codebookSize, (special.all.map(\.id).max() ?? 0) + 1) }
 
-    /// Text positions predict text ids, `<|eos|>` and `<|pad|>` (DESIGN §3.1), in that column order.
+    /// Text positions predict text ids, `<|eos|>` and `<|pad|>` (docs/design.md §3.1), in that column order.
     public var textSlice: VocabularySlice {
         VocabularySlice([0..<textCount, special.eos..<(special.eos + 1), special.pad..<(special.pad + 1)])
     }

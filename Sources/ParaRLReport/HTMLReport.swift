@@ -160,7 +160,7 @@ public enum HTMLReport {
         return out + "</div>\n"
     }
 
-    /// The paired reward evaluation (DESIGN §3.7a): the mean R over every t and at t = T against the training step
+    /// The paired reward evaluation (docs/design.md §3.7a): the mean R over every t and at t = T against the training step
     /// (runs overlaid, ± the standard error over tasks in each point's tooltip table below), and R by t at step 0
     /// against the last evaluation.
     static func pairedRewardSection(_ runs: [LoggedRun], colour: (LoggedRun) -> String) throws -> String {

@@ -1,4 +1,4 @@
-// `pararl inspect evals`: a run's paired reward evaluations (DESIGN §3.7a) — one line per evaluated step with the
+// `pararl inspect evals`: a run's paired reward evaluations (docs/design.md §3.7a) — one line per evaluated step with the
 // mean reward over every t and at t = T, its standard error over tasks and the paired change since step 0 — and
 // the mean reward by t at every evaluated step.
 import Foundation

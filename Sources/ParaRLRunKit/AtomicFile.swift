@@ -1,4 +1,4 @@
-// Durable file and folder writes for checkpoints, configs and run files (DESIGN §8): write to a temporary name, fsync, rename,
+// Durable file and folder writes for checkpoints, configs and run files (docs/design.md §8): write to a temporary name, fsync, rename,
 // fsync the parent folder.
 import Foundation
 #if canImport(Glibc)

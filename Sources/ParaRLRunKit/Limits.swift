@@ -1,4 +1,4 @@
-// Every size and count the program accepts, bounded in one place (DESIGN §8): counts have fixed ceilings far above
+// Every size and count the program accepts, bounded in one place (docs/design.md §8): counts have fixed ceilings far above
 // any run this trainer is for, so arithmetic on them cannot overflow; sizes that allocate are checked against the
 // memory this machine has, refusing with both numbers before anything is allocated.
 import Foundation

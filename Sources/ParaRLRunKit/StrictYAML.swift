@@ -1,6 +1,6 @@
 // Typed YAML configs with documented defaults (house rule 6): a file gives any subset of the keys, every
 // other key keeps its default (also inside nested sections), unknown keys and wrong types are errors naming the
-// file, the dotted key path and the line; size, nesting depth and aliases are limited (DESIGN §8).
+// file, the dotted key path and the line; size, nesting depth and aliases are limited (docs/design.md §8).
 import Foundation
 import ParaRLCore
 import Yams
@@ -13,7 +13,7 @@ public struct YAMLKeys: Sendable {
 }
 
 public enum StrictYAML {
-    /// Largest config file read (DESIGN §8: YAML size limits).
+    /// Largest config file read (docs/design.md §8: YAML size limits).
     public static let maxBytes = 1 << 20
     /// Deepest nesting of mappings and sequences accepted.
     public static let maxDepth = 16

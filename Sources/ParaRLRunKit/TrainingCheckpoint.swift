@@ -1,4 +1,4 @@
-// Atomic training checkpoints shared by the SFT and ParaRL loops (DESIGN §8): `checkpoints/step-NNNNNNNN/` holds
+// Atomic training checkpoints shared by the SFT and ParaRL loops (docs/design.md §8): `checkpoints/step-NNNNNNNN/` holds
 // the model (its own files), the AdamW state, the trainer state (step, data position, the root random stream) and
 // the loop's own files (the resolved config, the sequence layout); written in a temporary folder, each file
 // fsynced, a manifest with every file's size and CRC-32 written next, renamed into place, marked complete last; only

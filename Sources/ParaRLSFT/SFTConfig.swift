@@ -5,7 +5,7 @@ import ParaRLCore
 import ParaRLPolicy
 import ParaRLRunKit
 
-/// An SFT run (DESIGN §3.3). Paper defaults where the paper gives one; otherwise a documented choice.
+/// An SFT run (docs/design.md §3.3). Paper defaults where the paper gives one; otherwise a documented choice.
 public struct SFTConfig: Codable, Sendable, Equatable {
     /// Root seed of every random stream (weights, masking, condition dropout, data order).
     public var seed: UInt64 = 0
@@ -42,7 +42,7 @@ public struct SFTConfig: Codable, Sendable, Equatable {
     public var weightDecay = 0.01
     /// Apply weight decay also to norm weights (usual practice: no).
     public var decayNormWeights = false
-    /// Global gradient-norm clip (DESIGN §3.7's 1.0).
+    /// Global gradient-norm clip (docs/design.md §3.7's 1.0).
     public var gradClip = 1.0
     /// t ~ U(t_epsilon, 1]: LLaDA's eps 1e-3 keeps 1/t bounded.
     public var tEpsilon: Float = 1e-3

@@ -1,4 +1,4 @@
-// The SFT objective of MMaDA-Parallel (paper Eq. 1–2, DESIGN §3.3): per sample t ~ U(eps, 1], each output
+// The SFT objective of MMaDA-Parallel (paper Eq. 1–2, docs/design.md §3.3): per sample t ~ U(eps, 1], each output
 // token masked with probability t (at least one), loss = Σ_masked w·CE with w_text = 1/t and w_img = 1,
 // normalised by the number of output positions N + L_text of the sample and averaged over the batch:
 //   L = (1/B) Σ_b 1/(N + L_text) Σ_{i masked in b} w(t_b, i) · (−log p_θ(x_i | x_t)),

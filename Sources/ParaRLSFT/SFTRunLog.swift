@@ -1,4 +1,4 @@
-// The SFT run's SQLite log (DESIGN §4): the resolved config, one row per training step, held-out
+// The SFT run's SQLite log (docs/design.md §4): the resolved config, one row per training step, held-out
 // evaluations and checkpoints, keyed by step with INSERT OR REPLACE so a resumed run never duplicates rows.
 // Ranks other than 0 of a data-parallel run hold a disabled log with the same API that writes nothing.
 import Foundation

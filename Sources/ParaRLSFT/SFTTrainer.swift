@@ -1,8 +1,8 @@
-// The SFT loop (DESIGN §3.3): per step B samples from the data position, per sample t ~ U(eps, 1], text /
+// The SFT loop (docs/design.md §3.3): per step B samples from the data position, per sample t ~ U(eps, 1], text /
 // image condition dropout, masking, the modality-weighted objective, global-norm clipping, AdamW on a
 // warm-up + cosine schedule; held-out loss and masked-token accuracy per modality, SQLite metrics, atomic
 // checkpoints, and resume that continues bit-exactly (all state is the weights, the AdamW moments, the step,
-// the data position and the masking stream). Data-parallel over a `Communicator` (DESIGN §5): each rank
+// the data position and the masking stream). Data-parallel over a `Communicator` (docs/design.md §5): each rank
 // takes a fixed contiguous share of every batch, whose random draws come from (seed, global sample index),
 // so any number of ranks sees the same samples; gradients and metrics are summed in rank order.
 import Foundation

@@ -1,5 +1,5 @@
 // The seam between "a model that gives logits" and the schedulers: the sampler asks for logits at chosen rows of a
-// batched forward pass, over the text slice or the image slice of the unified vocabulary (DESIGN §3.2: logits only
+// batched forward pass, over the text slice or the image slice of the unified vocabulary (docs/design.md §3.2: logits only
 // where needed). `PolicyLogitsProvider` serves them from the policy transformer, reusing activations per batch size.
 import Foundation
 import ParaRLCore

@@ -1,4 +1,4 @@
-// MMaDA-Parallel's parallel text–image sampler with dual schedulers (DESIGN §3.4, paper §3.2 / App. E): one shared
+// MMaDA-Parallel's parallel text–image sampler with dual schedulers (docs/design.md §3.4, paper §3.2 / App. E): one shared
 // axis of T steps; each step one batched forward pass of every rollout (plus the unconditional passes on image steps
 // when a guidance weight is non-zero), then the text reveals its LLaDA share inside the current block (Gumbel-max
 // candidates, low-confidence remasking) and the image its MaskGIT share (sampled candidates from guided logits,
@@ -301,7 +301,7 @@ public final class ParallelSampler {
 
     // MARK: Partial and final outputs
 
-    /// DESIGN §3.4 "Partial outputs at step k", from the state after step k.
+    /// docs/design.md §3.4 "Partial outputs at step k", from the state after step k.
     func partial(at s: Int, _ st: RolloutState) -> PartialOutput {
         let n = layout.imageCodes, mask = Int32(vocabulary.special.mask), s0 = vocabulary.special
         var text: [Int] = []

@@ -1,4 +1,4 @@
-// The options of the parallel sampler (DESIGN §3.4): every choice of MMaDA-Parallel's dual-scheduler decoding as
+// The options of the parallel sampler (docs/design.md §3.4): every choice of MMaDA-Parallel's dual-scheduler decoding as
 // a YAML key with a documented default (the paper's values scaled to the built-in world; see rl-configs/sample-tiny.yaml).
 import Foundation
 import ParaRLPolicy
@@ -32,11 +32,11 @@ public struct SamplerConfig: Codable, Sendable, Equatable {
     public var imagePlacement = ImageStepPlacement.even
     /// `parallel` (paper default) | `sequential` | `semi-parallel` (paper Tables 3/10).
     public var decoding = DecodingOrder.parallel
-    /// Partial text at a step: `drop` masks (DESIGN default) or a `placeholder` word at each mask.
+    /// Partial text at a step: `drop` masks (the design's default) or a `placeholder` word at each mask.
     public var partialText = PartialTextMode.drop
     /// The placeholder word (must be in the text vocabulary); `<unk>` always is.
     public var partialTextPlaceholder = "<unk>"
-    /// Partial image at a step: step candidates at masked positions (DESIGN default) or a `neutral` code.
+    /// Partial image at a step: step candidates at masked positions (the design's default) or a `neutral` code.
     public var partialImage = PartialImageMode.candidates
     /// The neutral code (also shown where no image step has sampled a candidate yet).
     public var partialImageNeutralCode = 0

@@ -1,4 +1,4 @@
-// The two schedulers on the shared axis (DESIGN §3.4): text reveal counts by LLaDA's `get_num_transfer_tokens`
+// The two schedulers on the shared axis (docs/design.md §3.4): text reveal counts by LLaDA's `get_num_transfer_tokens`
 // inside semi-autoregressive blocks, image reveal counts by MaskGIT's cosine schedule, and the placement of the
 // K_img image steps on the T steps for each decoding order. Everything here is deterministic in the config and sizes.
 import Foundation

@@ -1,4 +1,4 @@
-// The shared vocabulary of parallel sampling (DESIGN §3.4): the sampler's options, the exact trajectory record of
+// The shared vocabulary of parallel sampling (docs/design.md §3.4): the sampler's options, the exact trajectory record of
 // one rollout, and the partial outputs the reward sees. The trainer, the rollout log and the tools build on these.
 import Foundation
 
@@ -22,7 +22,7 @@ public enum ImageStepPlacement: String, Codable, Sendable, CaseIterable {
 
 /// What the partial text at step k keeps of still-masked positions.
 public enum PartialTextMode: String, Codable, Sendable, CaseIterable {
-    /// Revealed tokens in position order, masks dropped (DESIGN default).
+    /// Revealed tokens in position order, masks dropped (the design's default).
     case drop
     /// A placeholder word at every still-masked position.
     case placeholder
@@ -30,13 +30,13 @@ public enum PartialTextMode: String, Codable, Sendable, CaseIterable {
 
 /// What the partial image at step k shows at still-masked positions.
 public enum PartialImageMode: String, Codable, Sendable, CaseIterable {
-    /// The candidates sampled at step k (MaskGIT's current estimate; DESIGN default).
+    /// The candidates sampled at step k (MaskGIT's current estimate; the design's default).
     case candidates
     /// A fixed neutral code.
     case neutral
 }
 
-/// The exact record of one rollout (DESIGN §3.4): an O(length) encoding of the whole trajectory.
+/// The exact record of one rollout (docs/design.md §3.4): an O(length) encoding of the whole trajectory.
 /// Index `j` of every array is output position `j` of `SequenceLayout.outputPositions` (image region, then text region).
 /// The state before step k: every output position with `revealStep < k` holds its final token, all others `[MASK]`.
 public struct TrajectoryRecord: Sendable, Equatable, Codable {
@@ -57,7 +57,7 @@ public struct TrajectoryRecord: Sendable, Equatable, Codable {
     }
 }
 
-/// What the reward sees at step k (DESIGN §3.4 "Partial outputs").
+/// What the reward sees at step k (docs/design.md §3.4 "Partial outputs").
 public struct PartialOutput: Sendable, Equatable, Codable {
     /// The step k (1…T).
     public var step: Int

@@ -1,4 +1,4 @@
-// Replaying a trajectory record (DESIGN §3.4): the exact state before any step, the tokens revealed at a step, and
+// Replaying a trajectory record (docs/design.md §3.4): the exact state before any step, the tokens revealed at a step, and
 // the compact, versioned, checksummed binary form stored in the rollout log.
 import Foundation
 import ParaRLCore

@@ -1,4 +1,4 @@
-// The paired reward evaluation's statistics (DESIGN §3.7a), from its per-rollout rows: the per-t summary rows of
+// The paired reward evaluation's statistics (docs/design.md §3.7a), from its per-rollout rows: the per-t summary rows of
 // `reward_evals`, the mean reward over every t and at the last t of the grid (t = T by default) with a standard
 // error over tasks, and the paired change between two evaluations (same tasks, same sampler seeds) with the
 // standard error of the per-task differences. One implementation for the trainer, `inspect evals`, `eval-reward`

@@ -1,4 +1,4 @@
-// The ParaRL rollout log (DESIGN §4): one SQLite database per run, WAL, one transaction per training step,
+// The ParaRL rollout log (docs/design.md §4): one SQLite database per run, WAL, one transaction per training step,
 // every row keyed by (run, step, group, rollout[, t]) so a resumed run never duplicates or loses rows.
 import Foundation
 import GRDB

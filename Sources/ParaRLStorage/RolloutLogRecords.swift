@@ -1,4 +1,4 @@
-// Rows of the ParaRL rollout log (DESIGN §4). Every row is keyed by (run, step, group, rollout[, sampled step]);
+// Rows of the ParaRL rollout log (docs/design.md §4). Every row is keyed by (run, step, group, rollout[, sampled step]);
 // these plain values are what the trainer writes and what `pararl inspect` / `pararl report` read.
 import Foundation
 

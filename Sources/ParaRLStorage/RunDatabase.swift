@@ -1,5 +1,5 @@
 // Opens a run's SQLite database through GRDB: WAL journal, foreign keys, and a versioned schema
-// applied by named migrations, so later code adds tables without breaking older run files (DESIGN §4).
+// applied by named migrations, so later code adds tables without breaking older run files (docs/design.md §4).
 // A database written by a newer build (a migration this build does not know, or a larger `user_version`) is
 // refused before anything is written into it; a table or column missing from what the applied migrations create
 // (a hand-edited log) is an error naming it. Writes wait for another connection's lock (`BusyTiming`: 10 s per

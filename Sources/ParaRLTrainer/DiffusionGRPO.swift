@@ -1,11 +1,11 @@
-// The diffusion-GRPO objective of ParaRL (DESIGN §3.7, Eq. 3 of MMaDA-Parallel), per token and aggregated:
+// The diffusion-GRPO objective of ParaRL (docs/design.md §3.7, Eq. 3 of MMaDA-Parallel), per token and aggregated:
 //   J(θ) = E[ Σ_i Σ_{t∈S} 1/|τ_i(t)| Σ_{o∈τ_i(t)} min(ρ·A_{i,t}, clip(ρ, 1−ε, 1+ε_high)·A_{i,t}) ] − β·KL,
 //   ρ = exp(l − l_old), l = log π_θ(o | state before t), KL per token = exp(r − l) − (r − l) − 1 (k3), r = log π_ref.
 // The loss minimised is ℓ = −(surrogate − β·k3) per token, aggregated with the weights of `DiffusionGRPO.weight`
 // (the KL is aggregated exactly as the surrogate, as TRL's GRPO does).
 import Foundation
 
-/// How per-token losses are combined (DESIGN §3.7).
+/// How per-token losses are combined (docs/design.md §3.7).
 public enum LossAggregation: String, Codable, Sendable, CaseIterable {
     /// The paper: mean over the tokens of a sampled step, sum over the steps, mean over the G rollouts (and over
     /// the groups of the global batch).

@@ -29,7 +29,7 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
     public var calibration = "../runs/calibrate-check/clip_calibration.json"
     public var calibrationPrompts = 16
     /// The reward's raw score c: `clip` (the paper's CLIP reward, `clip_model`) or `world` (the exact world reward: the
-    /// scene similarity between what the partial text states and the scene parsed from the partial image, DESIGN §3.5).
+    /// scene similarity between what the partial text states and the scene parsed from the partial image, docs/design.md §3.5).
     public var reward = RewardSource.clip
     /// Log the other reward source beside the training one (weight 0): a `monitor_score` per snapshot and paired
     /// reward evaluation, and `monitor_mean` per step. With `reward: world` it needs `clip_model`.
@@ -40,7 +40,7 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
     public var objective = RLObjective.trajectory
     /// s, sampled steps per group (paper: 3). The output level uses S = {T} whatever this says.
     public var sampledSteps = 3
-    /// G, rollouts per prompt, sampled as one batch (DESIGN §7's benchmark batch: 8).
+    /// G, rollouts per prompt, sampled as one batch (docs/design.md §7's benchmark batch: 8).
     public var groupSize = 8
     /// Prompts (groups) per step: the global batch, split over ranks (a group never spans ranks).
     public var promptsPerStep = 4
@@ -84,9 +84,9 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
     public var keepCheckpoints = 2
     /// Store partial images (PNG) of every snapshot in the log (false: empty blobs, smaller databases).
     public var logPartialImages = true
-    /// The rollout sampler (DESIGN §3.4): T, block length, temperatures, guidance, decoding order …
+    /// The rollout sampler (docs/design.md §3.4): T, block length, temperatures, guidance, decoding order …
     public var sampler = SamplerConfig()
-    /// The paired reward evaluation (DESIGN §3.7a): fixed held-out tasks and sampler seeds, scored at a grid of t.
+    /// The paired reward evaluation (docs/design.md §3.7a): fixed held-out tasks and sampler seeds, scored at a grid of t.
     public var rewardEval = RewardEvalConfig()
 
     enum CodingKeys: String, CodingKey, CaseIterable {

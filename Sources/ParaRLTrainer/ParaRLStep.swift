@@ -1,4 +1,4 @@
-// One ParaRL training step as named phases (DESIGN §3.5–3.7): rollout (G rollouts per prompt of this rank, a fresh S
+// One ParaRL training step as named phases (docs/design.md §3.5–3.7): rollout (G rollouts per prompt of this rank, a fresh S
 // per group) → score snapshots (the partial text and image at every t ∈ S, one batched CLIP call) → group advantages
 // (Eq. 4 rewards, per-step standardisation) → build the update (the states before each t with π_old, the weights,
 // π_ref) → update (num_iterations diffusion-GRPO updates, gradients summed over ranks, clipping, AdamW) → records

@@ -1,4 +1,4 @@
-// The ParaRL trainer loop (DESIGN §3.5–3.7, §4, §5, §8): per step, the rollout phase (G rollouts per prompt, a fresh
+// The ParaRL trainer loop (docs/design.md §3.5–3.7, §4, §5, §8): per step, the rollout phase (G rollouts per prompt, a fresh
 // S per group, partial outputs at t ∈ S, batched CLIP scores, Eq. 4 rewards, per-step group advantages), the
 // update phase (num_iterations diffusion-GRPO updates on the rebuilt states, k3 KL against the frozen reference,
 // gradient clipping, AdamW on warm-up + cosine), one rollout-log transaction, periodic judge evaluations and

@@ -1,4 +1,4 @@
-// Exact log-likelihoods of scored tokens on rebuilt states (DESIGN §3.7): one sequence per (rollout, sampled
+// Exact log-likelihoods of scored tokens on rebuilt states (docs/design.md §3.7): one sequence per (rollout, sampled
 // step), batched; logits only at the scored positions over their modality's slice, log-softmax at temperature 1;
 // and the backward of any per-token loss ℓ(l) through the restricted head and the transformer, reusing the
 // SFT objective's kernels (MaskedCrossEntropy gives −l and the softmax; dℓ/dz = dℓ/dl · (onehot − p)).

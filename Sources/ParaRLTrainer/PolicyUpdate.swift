@@ -1,4 +1,4 @@
-// The update phase (DESIGN §3.7): per scored state its advantage, aggregation weight, π_old and π_ref
+// The update phase (docs/design.md §3.7): per scored state its advantage, aggregation weight, π_old and π_ref
 // log-probabilities; one pass accumulates dℓ/dθ of Σ_k w_k·ℓ_k into the policy's gradients and the step's
 // statistics. Trajectory objective: one state per (rollout i, t ∈ S), tokens τ_i(t) with the record's π_old.
 // Output-level objective: one randomly masked final output per rollout (UniGRPO), weights 1/p.
@@ -89,7 +89,7 @@ public enum PolicyUpdate {
     }
 }
 
-/// The output-level baseline's likelihood (MMaDA's UniGRPO, DESIGN §3.7): per response a mask ratio p ~ U(0, 1],
+/// The output-level baseline's likelihood (MMaDA's UniGRPO, docs/design.md §3.7): per response a mask ratio p ~ U(0, 1],
 /// each output token masked with probability p (at least one), the masked tokens scored on that state with
 /// weight 1/p (normalised by the output length, as the SFT objective).
 public enum OutputLevelMasking {

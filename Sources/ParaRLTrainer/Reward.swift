@@ -1,4 +1,4 @@
-// The ParaRL reward end to end (DESIGN §3.5–3.6, Eq. 4 of MMaDA-Parallel), in one place: μ_CLIP and σ_CLIP estimated
+// The ParaRL reward end to end (docs/design.md §3.5–3.6, Eq. 4 of MMaDA-Parallel), in one place: μ_CLIP and σ_CLIP estimated
 // once before training on a random share of the training data — reference pairs (each sampled task's reasoning
 // trace with its rendered target scene) or the initial policy's partial rollouts, one implementation with a source
 // switch —, the reward R = ½(1 + clip((c − μ)/σ, −1, 1)), the sampled steps S ⊂ {1..T} of a group, and the per-step
@@ -190,7 +190,7 @@ public struct GroupAdvantages: Sendable, Equatable {
     /// Sampled steps (indices into S) whose G rewards were all equal, so A = 0 there.
     public var zeroStdSteps: [Int]
 
-    /// The std floor of DESIGN §3.6.
+    /// The std floor of docs/design.md §3.6.
     public static let stdEpsilon = 1e-4
 
     /// `rewards[i][k]` = R of rollout i at the k-th sampled step; every rollout has the same number of steps.

@@ -1,4 +1,4 @@
-// Reward–judge agreement of a policy's own outputs (`pararl reward-agreement`, DESIGN §3.5): K rollouts of N held-out
+// Reward–judge agreement of a policy's own outputs (`pararl reward-agreement`, docs/design.md §3.5): K rollouts of N held-out
 // evaluation tasks (spread over the split as the paired reward evaluation's, sampler seeds a function of seed, task
 // and rollout only), every final output judged, and each reward source's raw score c on the final output and on the
 // partial outputs at a grid of t. Group advantages only use the order of a prompt's own rollouts, so the numbers

@@ -1,4 +1,4 @@
-// The paired reward evaluation of DESIGN §3.7a: a fixed set of held-out tasks (spread over the evaluation split's
+// The paired reward evaluation of docs/design.md §3.7a: a fixed set of held-out tasks (spread over the evaluation split's
 // categories), G rollouts each with sampler seeds that depend only on (run seed, task, rollout) — never on the
 // training step — and their partial outputs at a fixed grid of steps t scored with the run's CLIP, μ and σ (Eq. 4).
 // Every evaluation of every checkpoint sees the same prompts and the same noise, so differences are paired.

@@ -1,4 +1,4 @@
-// The run's reward model (DESIGN §3.5, config key `reward:`) and its monitor. Both score (partial text, partial
+// The run's reward model (docs/design.md §3.5, config key `reward:`) and its monitor. Both score (partial text, partial
 // image) pairs with a raw score c that Eq. 4 normalises: `clip` (default, as the paper) is the CLIP scorer's
 // 100 · cos; `world` is the exact world reward, 100 × the scene similarity between what the text states so far and
 // the scene parsed from the image (`WorldAlignment`: the judge's output alignment extended to partial states).

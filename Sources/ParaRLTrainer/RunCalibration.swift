@@ -1,4 +1,4 @@
-// `pararl calibrate --config RUN.yaml` (DESIGN §3.5): μ_CLIP and σ_CLIP of a ParaRL run config's CLIP on a random
+// `pararl calibrate --config RUN.yaml` (docs/design.md §3.5): μ_CLIP and σ_CLIP of a ParaRL run config's CLIP on a random
 // share (default 1%) of its training data — reference pairs (each sampled task's reasoning trace with its rendered
 // target scene) by default, or the config's initial policy's partial rollouts — written to the file the config's
 // `calibration:` key names, which is where `pararl train` reads them.

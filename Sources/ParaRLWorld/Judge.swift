@@ -1,4 +1,4 @@
-// The exact judge that replaces ParaBench's GPT-4.1 judge (DESIGN §3.8): six axes scored 0–100 by programs,
+// The exact judge that replaces ParaBench's GPT-4.1 judge (docs/design.md §3.8): six axes scored 0–100 by programs,
 // from the plan stated in the reasoning text and the scene parsed from the generated pixels.
 import ParaRLMedia
 

@@ -1,7 +1,7 @@
 // Deterministic rendering of world scenes to small RGB images with crisp palette colours (no anti-aliasing).
 // Objects stand on a board of one fixed colour and the background (the sky) frames it, with the grid aligned
 // to 4-pixel patches at 32×32, so the world has fewer distinct 4×4 patches (~460) than a 512-code VQ
-// has codes (DESIGN §3.9) and reconstructs exactly.
+// has codes (docs/design.md §3.9) and reconstructs exactly.
 import ParaRLMedia
 
 /// Where the grid cells and objects lie in an image of a given size.

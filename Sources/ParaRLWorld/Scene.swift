@@ -1,4 +1,4 @@
-// Scenes of the built-in task world (DESIGN §3.8): coloured shapes of two sizes on a 3×3 grid over a
+// Scenes of the built-in task world (docs/design.md §3.8): coloured shapes of two sizes on a 3×3 grid over a
 // background, and the canonical sentence that states a scene exactly and parses back to it.
 import ParaRLMedia
 

@@ -1,4 +1,4 @@
-// The seeded generator of thinking-aware tasks mirroring ParaBench (DESIGN §3.8): editing in five categories
+// The seeded generator of thinking-aware tasks mirroring ParaBench (docs/design.md §3.8): editing in five categories
 // and generation from descriptions that need reasoning, each with a template reasoning trace that ends in
 // the canonical statement of the target scene.
 import ParaRLCore

@@ -1,4 +1,4 @@
-// The exact world reward (DESIGN §3.5, `reward: world`): the judge's output alignment extended to partial states —
+// The exact world reward (docs/design.md §3.5, `reward: world`): the judge's output alignment extended to partial states —
 // the scene similarity between the scene a partial reasoning text states so far and the scene parsed from a partial
 // image, as a score c = 100 × similarity in [0, 100] that Eq. 4 normalises like a CLIP score. It needs no task: like
 // CLIP it compares the two halves of one output, so a policy cannot raise it by copying the prompt.

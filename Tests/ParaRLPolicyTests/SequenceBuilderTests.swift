@@ -1,4 +1,4 @@
-// The sequence layout of DESIGN §3.1: fixed length, fixed output regions, LLaDA-style filler, truncation,
+// The sequence layout of docs/design.md §3.1: fixed length, fixed output regions, LLaDA-style filler, truncation,
 // and the unconditional variants used for guidance.
 import Foundation
 import Testing

@@ -1,4 +1,4 @@
-// The SFT objective (DESIGN §3.3) on the micro model: finite differences through the whole loss (with the
+// The SFT objective (docs/design.md §3.3) on the micro model: finite differences through the whole loss (with the
 // 1/t text weighting and the modality restriction), the loss against a hand computation from restricted
 // logits, the restriction itself, and the masking rule.
 import Foundation

@@ -1,4 +1,4 @@
-// The dual schedulers' reveal counts per step and modality (DESIGN §3.4), the image-step placements, the sampler
+// The dual schedulers' reveal counts per step and modality (docs/design.md §3.4), the image-step placements, the sampler
 // config's YAML, and the guidance combination.
 import Foundation
 import ParaRLPolicy

@@ -1,4 +1,4 @@
-// The ParaRL equations in isolation (DESIGN §3.5–3.7): the reward of Eq. 4 (μ/σ, clipping at both ends), group
+// The ParaRL equations in isolation (docs/design.md §3.5–3.7): the reward of Eq. 4 (μ/σ, clipping at both ends), group
 // advantages (population std, zero-variance steps), the sampled steps S, the clipped surrogate and the k3 KL
 // against finite differences (per token and through the whole policy), ratio = 1 at the first inner iteration,
 // and the output-level (UniGRPO) objective against a hand computation.

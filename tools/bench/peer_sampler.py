@@ -1,4 +1,4 @@
-"""Sampling throughput of the parallel text-image sampler (DESIGN §3.4, parallel decoding) in a straightforward
+"""Sampling throughput of the parallel text-image sampler (docs/design.md §3.4, parallel decoding) in a straightforward
 PyTorch implementation beside ParaRL's `pararl sample`, in one run, on the same checkpoint, prompt and config; prints
 rollout-steps/s of both and their ratio.
 
@@ -14,7 +14,7 @@ candidates from softmax(guided / tau) and confidence log p + tau (1 - ratio) Gum
 unguided logits recorded. Text guidance is not implemented here (the tiny config's g_txt is 0).
 With --edit the prompt has an input image (the world task eval-general-000's), so image guidance adds its pass.
 `load_policy`, `sampler_inputs` and `sample` are also the rollout phase of tools/bench/peer_step.py: `sample` also
-records each output position's reveal step and the partial outputs (DESIGN §3.4) at the steps it is asked for.
+records each output position's reveal step and the partial outputs (docs/design.md §3.4) at the steps it is asked for.
 Needs torch and safetensors (pip install torch safetensors). Build ParaRL first: swift build -c release.
 """
 import argparse
@@ -94,7 +94,7 @@ class Rollouts:
 
 
 def partial_output(x, candidates, layout):
-    """DESIGN §3.4 partial outputs after a step (partial_text: drop, partial_image: candidates, neutral code 0):
+    """docs/design.md §3.4 partial outputs after a step (partial_text: drop, partial_image: candidates, neutral code 0):
     the revealed text ids in order up to <|eos|>/<|pad|>, masks dropped; revealed codes, else the latest candidates."""
     n, L, mask = layout["image_codes"], layout["text_length"], layout["mask_id"]
     img0, txt0, off = layout["image_region_start"], layout["text_region_start"], layout["codebook_offset"]

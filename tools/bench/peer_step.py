@@ -1,4 +1,4 @@
-"""One ParaRL training step (trajectory objective; DESIGN §3.5–3.7, Eq. 3–4 of MMaDA-Parallel) in a straightforward
+"""One ParaRL training step (trajectory objective; docs/design.md §3.5–3.7, Eq. 3–4 of MMaDA-Parallel) in a straightforward
 PyTorch implementation beside ParaRL's `pararl bench step`, in one run, on the same workload; prints the time of each
 phase of both and their ratio.
 
@@ -53,7 +53,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 PHASES = ("rollout", "scoring", "advantages", "reference", "update")
 CLIP_MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073])
 CLIP_STD = torch.tensor([0.26862954, 0.26130258, 0.27577711])
-STD_EPSILON = 1e-4  # DESIGN §3.6
+STD_EPSILON = 1e-4  # docs/design.md §3.6
 WORKLOAD_KEYS = ("checkpoint", "clip_model", "group_size", "prompts", "sampled_steps", "update_batch_size",
                  "num_iterations", "beta", "epsilon", "lr", "grad_clip", "sampler", "layout", "groups")
 SAMPLER_KEYS = ("image_guidance", "image_placement", "image_steps", "image_temperature", "text_block_length",

@@ -1,5 +1,5 @@
 // Element-wise and row kernels of the numerics core in C, each compiled for AVX-512, AVX2+FMA and plain x86-64 (or
-// the host's baseline elsewhere) and chosen once at run time from the CPU's features (DESIGN §7). The Swift layers
+// the host's baseline elsewhere) and chosen once at run time from the CPU's features (docs/design.md §7). The Swift layers
 // call these; every variant uses the same exp polynomial (Cephes expf), so results differ between CPUs only by
 // FMA rounding and summation lanes, and never depend on the thread count.
 #ifndef PARARL_CKERNELS_H

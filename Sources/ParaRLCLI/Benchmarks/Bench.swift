@@ -1,5 +1,5 @@
 // `pararl bench`: GFLOP/s of our matmul against raw cblas_sgemm (each OpenBLAS kernel set the CPU runs)
-// and dnnl_sgemm at transformer shapes, and of a full transformer forward+backward (DESIGN §7).
+// and dnnl_sgemm at transformer shapes, and of a full transformer forward+backward (docs/design.md §7).
 import ArgumentParser
 import CBLAS
 import CDNNL

@@ -1,4 +1,4 @@
-// `pararl eval-reward`: the paired reward evaluation of DESIGN §3.7a on any policy checkpoint, with a run config's
+// `pararl eval-reward`: the paired reward evaluation of docs/design.md §3.7a on any policy checkpoint, with a run config's
 // tasks, sampler seeds, t grid, CLIP, μ and σ — so two checkpoints (an SFT and an RL policy, or two RL steps) are
 // compared outside a run exactly as a run compares its own evaluations.
 import ArgumentParser

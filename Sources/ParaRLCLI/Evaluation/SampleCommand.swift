@@ -1,4 +1,4 @@
-// `pararl sample`: G rollouts of one prompt from a policy checkpoint with the parallel sampler (DESIGN §3.4), written
+// `pararl sample`: G rollouts of one prompt from a policy checkpoint with the parallel sampler (docs/design.md §3.4), written
 // as final images and reasoning texts, plus strips of the partial images and texts at chosen steps.
 import ArgumentParser
 import Foundation

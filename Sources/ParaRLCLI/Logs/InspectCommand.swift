@@ -1,4 +1,4 @@
-// `pararl inspect runs|steps|group|trajectory|export`: read rollout logs from the terminal (DESIGN §4, §6).
+// `pararl inspect runs|steps|group|trajectory|export`: read rollout logs from the terminal (docs/design.md §4, §6).
 // Filters are bound SQL parameters; tables fit the terminal; every view has `--json`.
 import ArgumentParser
 import Foundation

@@ -1,5 +1,5 @@
 // `pararl report`: one self-contained HTML file over one or several runs — config, curves, evaluations and
-// browsable groups with their denoising trajectories (DESIGN §6; ParaRLReport.HTMLReport).
+// browsable groups with their denoising trajectories (docs/design.md §6; ParaRLReport.HTMLReport).
 import ArgumentParser
 import Foundation
 import ParaRLReport

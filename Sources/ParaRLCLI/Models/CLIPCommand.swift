@@ -1,4 +1,4 @@
-// `pararl clip tokenize|embed|score|train|export`: the CLIP scorer of DESIGN §3.9 from the command line.
+// `pararl clip tokenize|embed|score|train|export`: the CLIP scorer of docs/design.md §3.9 from the command line.
 import ArgumentParser
 import Foundation
 import ParaRLCLIP

@@ -1,4 +1,4 @@
-// `pararl tokenizer fit|vocab`: fits the patch VQ image tokenizer by k-means (DESIGN §3.9) and writes the
+// `pararl tokenizer fit|vocab`: fits the patch VQ image tokenizer by k-means (docs/design.md §3.9) and writes the
 // policy's text vocabulary.
 import ArgumentParser
 import Foundation

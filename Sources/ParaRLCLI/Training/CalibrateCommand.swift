@@ -1,4 +1,4 @@
-// `pararl calibrate`: estimates μ_CLIP and σ_CLIP of the reward (DESIGN §3.5) on a random 1% of the training data.
+// `pararl calibrate`: estimates μ_CLIP and σ_CLIP of the reward (docs/design.md §3.5) on a random 1% of the training data.
 import ArgumentParser
 import Foundation
 import ParaRLCLIP

@@ -1,5 +1,5 @@
 // `pararl sft`: supervised fine-tuning of the policy with the modality-weighted masked objective
-// (DESIGN §3.3), with progress, SQLite metrics, atomic checkpoints and exact resume; data-parallel under mpirun.
+// (docs/design.md §3.3), with progress, SQLite metrics, atomic checkpoints and exact resume; data-parallel under mpirun.
 import ArgumentParser
 import Foundation
 import ParaRLMedia

@@ -1,4 +1,4 @@
-// `pararl train`: ParaRL (trajectory-level diffusion-GRPO, DESIGN §3.5–3.7) or the output-level baseline from a YAML
+// `pararl train`: ParaRL (trajectory-level diffusion-GRPO, docs/design.md §3.5–3.7) or the output-level baseline from a YAML
 // config, with a progress line per step, the rollout log, judge evaluations, atomic checkpoints and exact resume;
 // data-parallel under mpirun. The loop lives in ParaRLTrainer; this file only parses options and prints.
 import ArgumentParser

@@ -1,5 +1,5 @@
 // `pararl world generate|judge|show`: the built-in task world's dataset writer, its exact judge and a
-// picture of one task (DESIGN §3.8, §6).
+// picture of one task (docs/design.md §3.8, §6).
 import ArgumentParser
 import Foundation
 import ParaRLCore

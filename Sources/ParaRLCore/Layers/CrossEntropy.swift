@@ -1,5 +1,5 @@
 // Weighted cross-entropy over logits computed only at chosen positions and for a vocabulary slice
-// (the masked-token loss of LLaDA / MMaDA, DESIGN §3.2–3.3; llm.c `crossentropy_softmax_backward`).
+// (the masked-token loss of LLaDA / MMaDA, docs/design.md §3.2–3.3; llm.c `crossentropy_softmax_backward`).
 // Shapes: P = chosen positions (rows), W = width of each row's allowed vocabulary slice.
 import Foundation
 

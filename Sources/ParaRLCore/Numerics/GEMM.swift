@@ -102,7 +102,7 @@ enum OpenMP {
 
 /// The process-wide matmul backend and the helpers the layers call.
 public enum GEMM {
-    /// oneDNN by default: on the machines measured it is at or above OpenBLAS at transformer shapes (DESIGN §7).
+    /// oneDNN by default: on the machines measured it is at or above OpenBLAS at transformer shapes (docs/design.md §7).
     nonisolated(unsafe) public static var backend: any GEMMBackend = DNNLGEMM()
 
     /// Runs `body` once per index in `0..<count`, in parallel over the kernels' threads with single-threaded

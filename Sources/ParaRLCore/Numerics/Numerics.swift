@@ -1,5 +1,5 @@
 // Process-wide numerics set-up: thread counts for the kernels, BLAS and oneDNN, the GEMM backend,
-// and the OpenBLAS kernel choice on CPUs with AVX-512 (DESIGN §7).
+// and the OpenBLAS kernel choice on CPUs with AVX-512 (docs/design.md §7).
 import CBLAS
 import Foundation
 

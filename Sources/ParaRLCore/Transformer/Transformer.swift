@@ -1,4 +1,4 @@
-// The LLaDA/MMaDA bidirectional transformer (DESIGN §3.2): forward and backward on the numerics core,
+// The LLaDA/MMaDA bidirectional transformer (docs/design.md §3.2): forward and backward on the numerics core,
 // with the output head evaluated only at requested positions over a vocabulary slice.
 // Block: x += attn_out(Attn(RoPE(q_proj(n)), RoPE(k_proj(n)), v_proj(n))), n = RMSNorm(x);
 //        x += ff_out(silu(ff_proj(m)) * up_proj(m)), m = RMSNorm(x).

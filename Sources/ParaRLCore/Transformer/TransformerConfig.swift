@@ -1,4 +1,4 @@
-// Hyper-parameters of the LLaDA/MMaDA-style bidirectional transformer (DESIGN §3.2), spelled as LLaDA's config.json.
+// Hyper-parameters of the LLaDA/MMaDA-style bidirectional transformer (docs/design.md §3.2), spelled as LLaDA's config.json.
 import Foundation
 
 public struct TransformerConfig: Codable, Sendable, Equatable {
