@@ -31,8 +31,7 @@ let package = Package(
 
         // Element-wise and row kernels in C, compiled for AVX-512, AVX2+FMA and portable code and chosen at run time.
         .target(name: "CKernels"),
-        .target(name: "ParaRLCore", dependencies: ["CBLAS", "CDNNL", "CKernels"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "ParaRLCore", dependencies: ["CBLAS", "CDNNL", "CKernels"]),
         .target(name: "ParaRLStorage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // Images and PNG, the word-level text tokenizer and the patch-VQ image tokenizer: what the policy and the CLIP
         // scorer read and write, independent of the built-in world.
@@ -49,8 +48,7 @@ let package = Package(
         .target(name: "ParaRLSFT", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLPolicy", "ParaRLRunKit", "ParaRLStorage",
                                                  "ParaRLDistributed", .product(name: "GRDB", package: "GRDB.swift")]),
         // Parallel text–image sampling with dual schedulers and exact trajectory records (docs/design.md §3.4).
-        .target(name: "ParaRLSampling", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLPolicy", "ParaRLRunKit"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "ParaRLSampling", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLPolicy", "ParaRLRunKit"]),
         // Collectives for data-parallel training: single process or MPI (docs/design.md §5).
         .target(name: "ParaRLDistributed", dependencies: ["CMPIShim"]),
         // ParaRL: rewards, advantages, diffusion-GRPO, the trainer loop and its rollout log (docs/design.md §3.5–3.7, §4).
