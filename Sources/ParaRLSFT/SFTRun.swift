@@ -27,20 +27,11 @@ public enum SFTRun {
             throw ParaRLError.invalidConfig(file: configURL.path, key: "batch_size",
                                             reason: "\(original.batchSize) samples cannot be shared by \(communicator.size) ranks (each needs at least one)")
         }
-        let lock = root ? try RunLock(runDirectory: runDirectory) : nil
-        if root, !(try TrainingCheckpoint.completed(runDirectory: runDirectory)).isEmpty {
-            throw ParaRLError.invalidInput("\(runDirectory.path) already holds checkpoints: resume it with --resume or choose another folder")
-        }
+        // Everything the config names is loaded and checked (the dataset's images too) before the run folder is created.
         var config = original
         let modelURL = URL(fileURLWithPath: resolve(config.model, against: base))
         let architecture = try PolicyArchitecture.load(modelURL)
         config.model = modelURL.path
-        let tokenizers = runDirectory.appendingPathComponent(SequenceLayoutFile.tokenizerFolder)
-        do {
-            if root { try FileManager.default.createDirectory(at: tokenizers, withIntermediateDirectories: true) }
-        } catch {
-            throw ParaRLError.io(path: tokenizers.path, reason: "cannot create: \(error.localizedDescription)")
-        }
         let vqURL = URL(fileURLWithPath: resolve(config.imageTokenizer, against: base))
         guard FileManager.default.fileExists(atPath: vqURL.path) else {
             throw ParaRLError.invalidConfig(file: configURL.path, key: "image_tokenizer",
@@ -49,19 +40,9 @@ public enum SFTRun {
         let vq = try PatchVQ.load(from: vqURL)
         let text = config.textVocabulary == "world" ? TextTokenizer.world()
             : try TextTokenizer.load(from: URL(fileURLWithPath: resolve(config.textVocabulary, against: base)))
-        let vqCopy = tokenizers.appendingPathComponent(SequenceLayoutFile.imageTokenizerFile)
-        let textCopy = tokenizers.appendingPathComponent(SequenceLayoutFile.textVocabularyFile)
-        if root {
-            try vq.save(to: vqCopy)
-            try text.save(to: textCopy)
-        }
-        config.imageTokenizer = vqCopy.path
-        config.textVocabulary = textCopy.path
         if config.data != "world" { config.data = resolve(config.data, against: base) }
         config.evalData = config.evalData.map { resolve($0, against: base) }
         config.initCheckpoint = config.initCheckpoint.map { resolve($0, against: base) }
-        if root { try AtomicFile.write(Data(try StrictYAML.encode(config).utf8), to: runDirectory.appendingPathComponent(configFile)) }
-
         let encoder = SampleEncoder(text: text, image: vq)
         let vocabulary = UnifiedVocabulary(textCount: text.count, codebookSize: vq.codeCount)
         let policy: Policy
@@ -76,8 +57,29 @@ public enum SFTRun {
             var rng = RandomStream(seed: config.seed).split("init")
             policy.initialise(std: architecture.initStd, rng: &rng)
         }
+        let samples = try source(config, encoder: encoder)
+
+        let lock = root ? try RunLock(runDirectory: runDirectory) : nil
+        if root, !(try TrainingCheckpoint.completed(runDirectory: runDirectory)).isEmpty {
+            throw ParaRLError.invalidInput("\(runDirectory.path) already holds checkpoints: resume it with --resume or choose another folder")
+        }
+        let tokenizers = runDirectory.appendingPathComponent(SequenceLayoutFile.tokenizerFolder)
+        do {
+            if root { try FileManager.default.createDirectory(at: tokenizers, withIntermediateDirectories: true) }
+        } catch {
+            throw ParaRLError.io(path: tokenizers.path, reason: "cannot create: \(error.localizedDescription)")
+        }
+        let vqCopy = tokenizers.appendingPathComponent(SequenceLayoutFile.imageTokenizerFile)
+        let textCopy = tokenizers.appendingPathComponent(SequenceLayoutFile.textVocabularyFile)
+        if root {
+            try vq.save(to: vqCopy)
+            try text.save(to: textCopy)
+        }
+        config.imageTokenizer = vqCopy.path
+        config.textVocabulary = textCopy.path
+        if root { try AtomicFile.write(Data(try StrictYAML.encode(config).utf8), to: runDirectory.appendingPathComponent(configFile)) }
         let trainer = try SFTTrainer(config: config, runDirectory: runDirectory, policy: policy,
-                                     source: try source(config, encoder: encoder), imageCodes: vq.codesPerImage, codeVersion: codeVersion,
+                                     source: samples, imageCodes: vq.codesPerImage, codeVersion: codeVersion,
                                      communicator: communicator)
         trainer.lock = lock
         return trainer

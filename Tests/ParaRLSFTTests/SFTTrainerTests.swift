@@ -93,6 +93,12 @@ struct SFTTrainerTests {
             .replacingOccurrences(of: "image_tokenizer: vq.safetensors", with: "image_tokenizer: \(vqURL.path)")
         let configURL = Self.rlConfigs.appendingPathComponent("sft-micro.yaml")
         let config = try SFTConfig.parse(yaml, source: configURL.path)
+        // A dataset that cannot be read fails before anything is written: no run folder is left behind.
+        var bad = config
+        bad.data = dir.appendingPathComponent("missing.jsonl").path
+        let badRun = dir.appendingPathComponent("bad")
+        #expect(throws: (any Error).self) { try SFTRun.start(config: bad, configURL: configURL, runDirectory: badRun) }
+        #expect(!FileManager.default.fileExists(atPath: badRun.path))
         let run = dir.appendingPathComponent("run")
         let first = try SFTRun.start(config: config, configURL: configURL, runDirectory: run)
         try first.train(until: 1)
