@@ -19,7 +19,7 @@ public struct PolicyBundle {
         self.policy = policy; self.layout = layout; self.vocabulary = vocabulary; self.encoder = encoder; self.checkpoint = checkpoint
     }
 
-    /// Loads a checkpoint folder (e.g. runs/sft-tiny/step-00000400 or RUN/checkpoints/step-N): config.json and
+    /// Loads a checkpoint folder (e.g. runs/sft-tiny/checkpoints/step-00000400 or RUN/checkpoints/step-N): config.json and
     /// model.safetensors, the layout from its sequence_layout.json (older checkpoints: sft_config.yaml; N from the
     /// image tokenizer), and the tokenizers at the paths the layout records or, when those are gone, in the run's
     /// `tokenizer/` folder next to the checkpoint (`CKPT/../tokenizer`, `CKPT/../../tokenizer`).

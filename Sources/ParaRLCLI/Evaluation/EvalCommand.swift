@@ -18,8 +18,8 @@ struct EvalCommand: ParsableCommand {
             (per-task scores) and DIR/sampler_config.yaml. --limit N takes N tasks spread evenly over the split, so every
             category stays represented.
             Examples:
-              pararl eval --checkpoint runs/sft-tiny/step-00000400 --split eval --out evals/parallel
-              pararl eval --checkpoint runs/sft-tiny/step-00000400 --split eval --decoding sequential --out evals/sequential
+              pararl eval --checkpoint runs/sft-tiny/checkpoints/step-00000400 --split eval --out evals/parallel
+              pararl eval --checkpoint runs/sft-tiny/checkpoints/step-00000400 --split eval --decoding sequential --out evals/sequential
               pararl eval --checkpoint C --split eval --limit 60 --config rl-configs/sample-tiny.yaml --out evals/quick --json
             """)
 

@@ -45,8 +45,8 @@ struct SampleCommand: ParsableCommand {
               rollout-I-steps.txt (the partial texts);
             plus sampler_config.yaml (the resolved config).
             Examples:
-              pararl sample --checkpoint runs/sft-tiny/step-00000400 --instruction "draw a red circle at the center on a day background" --out samples
-              pararl sample --checkpoint runs/sft-tiny/step-00000400 --instruction "make the square blue" --image in.png --group 4 --record all --out samples
+              pararl sample --checkpoint runs/sft-tiny/checkpoints/step-00000400 --instruction "draw a red circle at the center on a day background" --out samples
+              pararl sample --checkpoint runs/sft-tiny/checkpoints/step-00000400 --instruction "make the square blue" --image in.png --group 4 --record all --out samples
               pararl sample --checkpoint C --instruction "…" --decoding sequential --record 4,8,12,16,20,24 --out samples
             """)
 
