@@ -52,7 +52,7 @@ let package = Package(
         // Collectives for data-parallel training: single process or MPI (docs/design.md §5).
         .target(name: "ParaRLDistributed", dependencies: ["CMPIShim"]),
         // ParaRL: rewards, advantages, diffusion-GRPO, the trainer loop and its rollout log (docs/design.md §3.5–3.7, §4).
-        .target(name: "ParaRLTrainer", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy", "ParaRLRunKit", "ParaRLSFT",
+        .target(name: "ParaRLTrainer", dependencies: ["ParaRLMedia", "ParaRLCore", "ParaRLWorld", "ParaRLCLIP", "ParaRLPolicy", "ParaRLRunKit",
                                                      "ParaRLSampling", "ParaRLStorage", "ParaRLDistributed",
                                                      .product(name: "GRDB", package: "GRDB.swift"),
                                                      .product(name: "Yams", package: "Yams")]),

@@ -127,7 +127,7 @@ public final class SFTTrainer {
             let sequence = try builder.build(sample, dropInstruction: dropInstruction,
                                              dropInputImage: dropInputImage && sample.inputImage != nil)
             if sequence.truncated { truncated += 1 }
-            batch.append(SFTObjective.noise(sequence, layout: layout, maskID: vocabulary.special.mask, t: t, rng: &rng))
+            batch.append(MaskingNoise.apply(sequence, layout: layout, maskID: vocabulary.special.mask, t: t, rng: &rng))
         }
         dataPosition += config.batchSize
         return (batch, truncated)
@@ -234,7 +234,7 @@ public final class SFTTrainer {
                 let batch = try (start..<(start + b)).map { i -> NoisedSequence in
                     var rng = root.split(i)
                     let t = rng.uniform(above: config.tEpsilon, through: 1)
-                    return SFTObjective.noise(try builder.build(evalSet[i]), layout: layout, maskID: vocabulary.special.mask, t: t, rng: &rng)
+                    return MaskingNoise.apply(try builder.build(evalSet[i]), layout: layout, maskID: vocabulary.special.mask, t: t, rng: &rng)
                 }
                 var r = try evalLoss.run(batch, backward: false)
                 r.loss *= Double(b) / Double(mine.count)  // mean over this rank's held-out samples

@@ -4,7 +4,6 @@
 // Output-level objective: one randomly masked final output per rollout (UniGRPO), weights 1/p.
 import Foundation
 import ParaRLCore
-import ParaRLSFT
 import ParaRLPolicy
 
 /// One state of the update with what the objective needs for its tokens.
@@ -94,11 +93,11 @@ public enum PolicyUpdate {
 /// weight 1/p (normalised by the output length, as the SFT objective).
 public enum OutputLevelMasking {
     /// The masked final output of one rollout: `final` is the full sequence holding the rollout's final tokens.
-    /// Draws p then the mask from `rng` (SFTObjective.noise: one uniform per output position, in order).
+    /// Draws p then the mask from `rng` (MaskingNoise.apply: one uniform per output position, in order).
     public static func mask(final: PolicySequence, layout: SequenceLayout, vocabulary: UnifiedVocabulary,
                             rng: inout RandomStream) -> (state: ScoredState, ratio: Float) {
         let p = rng.uniform(above: 0, through: 1)
-        let noised = SFTObjective.noise(final, layout: layout, maskID: vocabulary.special.mask, t: p, rng: &rng)
+        let noised = MaskingNoise.apply(final, layout: layout, maskID: vocabulary.special.mask, t: p, rng: &rng)
         let image = layout.imageRegion
         let state = ScoredState(tokens: noised.tokens, keyMask: noised.keyMask, positions: noised.maskedPositions,
                                 targets: noised.targets,

@@ -33,7 +33,7 @@ struct SFTObjectiveTests {
         var noise = RandomStream(seed: seed).split("noise")
         let ts: [Float] = [0.25, 0.7]
         let batch = try zip(samples, ts).map { s, t in
-            SFTObjective.noise(try builder.build(s), layout: layout, maskID: vocabulary.special.mask, t: t, rng: &noise)
+            MaskingNoise.apply(try builder.build(s), layout: layout, maskID: vocabulary.special.mask, t: t, rng: &noise)
         }
         return (policy, try SFTLoss(policy: policy, layout: layout, batch: 2), batch)
     }
@@ -121,14 +121,14 @@ struct SFTObjectiveTests {
         var total = 0
         let outputs = Set(Self.layout.outputPositions)
         for _ in 0..<400 {
-            let n = SFTObjective.noise(seq, layout: Self.layout, maskID: Self.vocabulary.special.mask, t: 0.3, rng: &rng)
+            let n = MaskingNoise.apply(seq, layout: Self.layout, maskID: Self.vocabulary.special.mask, t: 0.3, rng: &rng)
             #expect(Set(n.maskedPositions).isSubset(of: outputs))
             #expect(!n.maskedPositions.isEmpty)
             total += n.maskedPositions.count
         }
         let rate = Double(total) / Double(400 * outputs.count)
         #expect(abs(rate - 0.3) < 0.03, "mask rate \(rate)")
-        let tiny = SFTObjective.noise(seq, layout: Self.layout, maskID: Self.vocabulary.special.mask, t: 1e-6, rng: &rng)
+        let tiny = MaskingNoise.apply(seq, layout: Self.layout, maskID: Self.vocabulary.special.mask, t: 1e-6, rng: &rng)
         #expect(tiny.maskedPositions.count == 1)
     }
 }

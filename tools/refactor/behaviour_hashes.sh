@@ -60,7 +60,9 @@ for run in sorted(os.listdir(runs)):
         for f in sorted(files):
             p = os.path.join(folder, f)
             name = os.path.relpath(p, runs)
-            if f.endswith((".sqlite-wal", ".sqlite-shm", ".log")) or f in ("report.json", "run.json"):
+            # The lock holds the writer's PID; a checkpoint's manifest holds CRCs of files that embed the output
+            # folder's path (each of those files is hashed here path-independently).
+            if f.endswith((".sqlite-wal", ".sqlite-shm", ".log")) or f in ("report.json", "run.json", ".lock", "MANIFEST.json"):
                 continue
             if not f.endswith(".sqlite"):
                 print(digest(open(p, "rb").read()), name)
