@@ -285,6 +285,14 @@ public enum TrainingCheckpoint {
         }
     }
 
+    /// What a resume reads from a checkpoint, the same for SFT and ParaRL: the weights (through `loadWeights`, or nil
+    /// when the model was already loaded from this folder), the AdamW state, and the trainer state it returns.
+    public static func restore(_ folder: URL, optimizer: AdamW, loadWeights: ((URL) throws -> Void)?) throws -> TrainerState {
+        try loadWeights?(folder)
+        try restoreOptimizer(optimizer, folder: folder)
+        return try readState(folder)
+    }
+
     public static func restoreOptimizer(_ optimizer: AdamW, folder: URL) throws {
         let file = try SafetensorsFile.read(url: folder.appendingPathComponent(optimizerFile))
         try optimizer.restoreState(tensors: try file.tensorNames.map { ($0, try file.floats($0)) })

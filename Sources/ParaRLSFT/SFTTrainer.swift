@@ -100,9 +100,9 @@ public final class SFTTrainer {
         }
         var state = TrainerState(step: 0, dataPosition: 0, rootStream: maskStream.state)
         if let checkpoint, communicator.isRoot {
-            try policy.loadWeights(from: try SafetensorsCheckpoint.open(directory: checkpoint))
-            try TrainingCheckpoint.restoreOptimizer(optimizer, folder: checkpoint)
-            state = try TrainingCheckpoint.readState(checkpoint)
+            state = try TrainingCheckpoint.restore(checkpoint, optimizer: optimizer) { folder in
+                try policy.loadWeights(from: try SafetensorsCheckpoint.open(directory: folder))
+            }
         }
         if communicator.size > 1 {
             try RootSync.synchronise(parameters: policy.model.params, optimizer: optimizer, state: &state,

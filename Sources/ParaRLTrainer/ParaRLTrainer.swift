@@ -77,7 +77,8 @@ public final class ParaRLTrainer {
     /// The run folder's lock (rank 0), held while the trainer lives.
     public var lock: RunLock?
 
-    /// Builds a trainer over loaded parts; `ParaRLRun.start`/`resume` are the usual entry points.
+    /// Builds a trainer over loaded parts; `ParaRLRun.start`/`resume` are the usual entry points. With `resumeFrom`,
+    /// `bundle` must hold that checkpoint's weights (its AdamW and trainer state are read here).
     init(config: ParaRLConfig, runDirectory: URL, bundle: PolicyBundle, reference: Policy?, scorer: any PairScorer, monitor: (any PairScorer)?,
          calibration: CLIPCalibration, checkpointLayout: SequenceLayoutFile, runID: String, resumeFrom checkpoint: URL?,
          codeVersion: String, communicator: any Communicator, configSource: String? = nil) throws {
@@ -127,9 +128,8 @@ public final class ParaRLTrainer {
         }
         var state = TrainerState(step: 0, dataPosition: 0, rootStream: root.state)
         if let checkpoint, communicator.isRoot {
-            try bundle.policy.loadWeights(from: try SafetensorsCheckpoint.open(directory: checkpoint))
-            try TrainingCheckpoint.restoreOptimizer(optimizer, folder: checkpoint)
-            state = try TrainingCheckpoint.readState(checkpoint)
+            // The bundle was loaded from this checkpoint (ParaRLRun.resume): its weights are not read again.
+            state = try TrainingCheckpoint.restore(checkpoint, optimizer: optimizer, loadWeights: nil)
             guard state.rootStream == root.state, state.dataPosition == state.step * config.promptsPerStep else {
                 throw TrainerError.invalidInput("\(checkpoint.path): the trainer state does not belong to this config (seed or batch differ)")
             }
