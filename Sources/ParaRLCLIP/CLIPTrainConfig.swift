@@ -119,7 +119,7 @@ public struct CLIPTrainConfig: Codable, Sendable, Equatable {
 
     public static func parse(yaml text: String, path: String) throws -> CLIPTrainConfig {
         let config = try StrictYAML.decode(CLIPTrainConfig.self, from: text, defaults: CLIPTrainConfig(), keys: keys, source: path)
-        try config.validate(path: path)
+        try StrictYAML.withLines(text: text, source: path) { try config.validate(path: path) }
         return config
     }
 

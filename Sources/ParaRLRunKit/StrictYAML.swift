@@ -78,6 +78,27 @@ public enum StrictYAML {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The 1-based line of the dotted `key` (e.g. `beta2`, `sampler.steps`) in the YAML `text`, nil when absent.
+    public static func line(of key: String, in text: String) -> Int? {
+        guard !key.isEmpty, let root = try? Yams.compose(yaml: text) else { return nil }
+        var node = root
+        var line: Int?
+        for part in key.split(separator: ".") {
+            guard let mapping = node.mapping, let entry = mapping.first(where: { $0.key.string == String(part) }) else { return nil }
+            line = entry.key.mark?.line
+            node = entry.value
+        }
+        return line
+    }
+
+    /// Runs `validate`; an error naming a key of `source` but no line gets the key's line in `text` (the value checks
+    /// that run after decoding do not see the parsed nodes).
+    public static func withLines(text: String, source: String, _ validate: () throws -> Void) throws {
+        do { try validate() } catch let ParaRLError.invalidConfig(file, key, reason, nil) where file == source {
+            throw ParaRLError.invalidConfig(file: file, key: key, reason: reason, line: line(of: key, in: text))
+        }
+    }
+
     /// The resolved config as YAML, keys in declaration order.
     public static func encode<T: Encodable>(_ value: T) throws -> String { try YAMLEncoder().encode(value) }
 

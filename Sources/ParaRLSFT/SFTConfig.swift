@@ -74,14 +74,13 @@ public struct SFTConfig: Codable, Sendable, Equatable {
     public static func parse(_ text: String, source: String) throws -> SFTConfig {
         let c = try StrictYAML.decode(SFTConfig.self, from: text, defaults: SFTConfig(),
                                       allowed: CodingKeys.allCases.map(\.rawValue), source: source)
-        try c.validate(source: source)
+        try StrictYAML.withLines(text: text, source: source) { try c.validate(source: source) }
         return c
     }
 
     public static func load(_ url: URL) throws -> SFTConfig {
-        let c = try StrictYAML.load(SFTConfig.self, url: url, defaults: SFTConfig(), allowed: CodingKeys.allCases.map(\.rawValue))
-        try c.validate(source: url.path)
-        return c
+        let text = try StrictYAML.read(url)
+        return try parse(text, source: url.path)
     }
 
     /// The optimiser keys of this config.

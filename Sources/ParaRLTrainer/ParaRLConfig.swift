@@ -120,8 +120,15 @@ public struct ParaRLConfig: Codable, Sendable, Equatable {
         } catch let e as ParaRLError {
             throw TrainerError.from(e)
         }
-        try config.validate(source: source)
+        try config.validate(source: source, text: text)
         return config
+    }
+
+    /// `validate`, with the line of the offending key in `text` (the config file's contents) when it is there.
+    public func validate(source: String, text: String) throws {
+        do { try validate(source: source) } catch let TrainerError.invalidConfig(file, key, reason, nil) where file == source {
+            throw TrainerError.invalidConfig(file: file, key: key, reason: reason, line: StrictYAML.line(of: key, in: text))
+        }
     }
 
     public static func load(_ url: URL) throws -> ParaRLConfig {

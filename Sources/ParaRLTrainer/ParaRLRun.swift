@@ -47,7 +47,7 @@ public enum ParaRLRun {
                              codeVersion: String = "", overrides: (inout ParaRLConfig) -> Void = { _ in }) throws -> ParaRLTrainer {
         var config = try ParaRLConfig.load(configURL)
         overrides(&config)
-        try config.validate(source: configURL.path)
+        try config.validate(source: configURL.path, text: (try? StrictYAML.read(configURL)) ?? "")
         config = try resolvingPaths(config, configURL: configURL)
         // Everything the config names is loaded and checked before the run folder is created.
         let bundle = try loadBundle(URL(fileURLWithPath: config.initCheckpoint), key: "init_checkpoint", file: configURL.path)

@@ -109,7 +109,7 @@ struct CLIPTrainingTests {
         #expect { try CLIPTrainConfig.parse(yaml: "model:\n  text_widht: 8\n", path: "y.yaml") } throws: { error in
             (error as? ParaRLError) == .unknownKey(file: "y.yaml", key: "model.text_widht", line: 2)
         }
-        #expect(throws: ParaRLError.invalidConfig(file: "z.yaml", key: "hard_negatives", reason: "must be between 1 and 4 (one per attribute)")) {
+        #expect(throws: ParaRLError.invalidConfig(file: "z.yaml", key: "hard_negatives", reason: "must be between 1 and 4 (one per attribute)", line: 1)) {
             try CLIPTrainConfig.parse(yaml: "hard_negatives: 9\n", path: "z.yaml")
         }
         let shipped = try CLIPTrainConfig.load(url: repositoryRoot().appendingPathComponent("rl-configs/clip-tiny.yaml"))

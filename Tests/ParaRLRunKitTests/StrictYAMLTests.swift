@@ -25,6 +25,16 @@ private let keys = YAMLKeys(["seed", "name", "sampler"], sections: ["sampler": Y
         #expect(empty == Outer())
     }
 
+    @Test func valueErrorsGetTheKeysLine() {
+        #expect(StrictYAML.line(of: "sampler.temperature", in: "seed: 1\nsampler:\n  steps: 8\n  temperature: 2\n") == 4)
+        #expect(StrictYAML.line(of: "name", in: "seed: 1\n") == nil)
+        #expect(throws: ParaRLError.invalidConfig(file: "c.yaml", key: "seed", reason: "too big", line: 2)) {
+            try StrictYAML.withLines(text: "name: x\nseed: 99\n", source: "c.yaml") {
+                throw ParaRLError.invalidConfig(file: "c.yaml", key: "seed", reason: "too big")
+            }
+        }
+    }
+
     @Test func wholeFileErrorsNameNoPseudoKey() {
         for text in ["seed: [1, 2", "- a\n- b\n"] {
             do {

@@ -124,7 +124,7 @@ struct SFTTrainerTests {
             try SFTConfig.parse("steps: 3\nlearning_rate: 0.1\n", source: "x.yaml")
         }
         #expect(throws: ParaRLError.self) { try SFTConfig.parse("steps: many\n", source: "x.yaml") }
-        #expect(throws: ParaRLError.invalidConfig(file: "x.yaml", key: "t_epsilon", reason: "must be in (0, 1)")) {
+        #expect(throws: ParaRLError.invalidConfig(file: "x.yaml", key: "t_epsilon", reason: "must be in (0, 1)", line: 1)) {
             try SFTConfig.parse("t_epsilon: 0\n", source: "x.yaml")
         }
         let c = try SFTConfig.parse("lr: 0.001\ntext_filler: pad\n", source: "x.yaml")

@@ -124,7 +124,8 @@ struct ReliabilityTests {
         let f = try fixture()
         let config = MicroFixture.repositoryRoot().appendingPathComponent("rl-configs/pararl-micro.yaml").path
         let folder = f.folder.appendingPathComponent("bad-values")
-        #expect(throws: TrainerError.invalidConfig(file: config, key: "beta2", reason: "must be in [0, 1), got 1.5")) {
+        let line = try #require(StrictYAML.line(of: "beta2", in: try String(contentsOfFile: config, encoding: .utf8)))
+        #expect(throws: TrainerError.invalidConfig(file: config, key: "beta2", reason: "must be in [0, 1), got 1.5", line: line)) {
             try f.start("bad-values") { $0.beta2 = 1.5 }
         }
         #expect(!FileManager.default.fileExists(atPath: folder.path))
